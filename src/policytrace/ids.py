@@ -1,0 +1,30 @@
+"""Deterministic identifiers: a prefix and a hash of a row's natural key."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+_SEPARATOR = "\x1f"
+
+
+def make_id(prefix: str, *parts: object) -> str:
+    """Return ``prefix_`` plus 16 hex digits of the SHA-256 of the key parts."""
+    key = _SEPARATOR.join("" if part is None else str(part) for part in parts)
+    return f"{prefix}_{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """Return the hex SHA-256 of bytes, or of a string encoded as UTF-8."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def normalise_name(name: str) -> str:
+    """Fold a name for matching: NFKC, casefold, no diacritics, single spaces, no punctuation."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = re.sub(r"[^\w\s]", " ", folded)
+    return " ".join(folded.split())

@@ -1,0 +1,131 @@
+"""Ingestion: find input files, read each with the reader for its format, drop duplicates."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policytrace.documents import Document, Duplicate, Rejection
+from policytrace.ingest.common import RejectError
+from policytrace.ingest.html import read_html
+from policytrace.ingest.jsonfmt import read_json, read_jsonl
+from policytrace.ingest.markdown import read_markdown
+from policytrace.ingest.text import read_text
+
+Reader = Callable[[bytes, str], Iterable[Document | Rejection]]
+
+READERS: dict[str, Reader] = {
+    ".txt": read_text,
+    ".text": read_text,
+    ".html": read_html,
+    ".htm": read_html,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+    ".json": read_json,
+    ".jsonl": read_jsonl,
+    ".ndjson": read_jsonl,
+}
+
+# Files that sit beside documents but are not documents: gold annotations and folder notes.
+DEFAULT_EXCLUDE = ("*.facts.json", "README*", ".*")
+
+
+@dataclass
+class IngestResult:
+    """What ingestion made of a set of files."""
+
+    documents: list[Document] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def extend(self, other: IngestResult) -> None:
+        self.documents.extend(other.documents)
+        self.rejections.extend(other.rejections)
+        self.duplicates.extend(other.duplicates)
+        self.skipped.extend(other.skipped)
+
+
+def discover_files(
+    root: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE
+) -> tuple[list[Path], list[str]]:
+    """All files below root in a stable order, and the relative paths left out by `exclude`."""
+    if root.is_file():
+        return [root], []
+    files, skipped = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root)
+        if any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in exclude):
+            skipped.append(relative.as_posix())
+        else:
+            files.append(path)
+    return files, skipped
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """The path users see: relative to the input folder, '/' separators."""
+    if root.is_file():
+        return path.name
+    return path.relative_to(root).as_posix()
+
+
+def read_file(path: Path, root: Path) -> Iterator[Document | Rejection]:
+    """Read one file with the reader for its extension; problems become Rejections, never exceptions."""
+    name = relative_name(path, root)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        known = ", ".join(sorted(READERS))
+        yield Rejection(name, f"unknown format {path.suffix or '(no extension)'!r}; known: {known}")
+        return
+    try:
+        raw = path.read_bytes()
+        yield from reader(raw, name)
+    except RejectError as exc:
+        yield Rejection(name, str(exc))
+    except OSError as exc:
+        yield Rejection(name, f"cannot read file: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - a reader bug must not stop the run; report it
+        yield Rejection(name, f"reader failed: {type(exc).__name__}: {exc}")
+
+
+def read_files(paths: Iterable[Path], root: Path) -> IngestResult:
+    """Read a batch of files (duplicates are resolved later, across all batches)."""
+    result = IngestResult()
+    for path in paths:
+        for item in read_file(path, root):
+            if isinstance(item, Document):
+                result.documents.append(item)
+            else:
+                result.rejections.append(item)
+    return result
+
+
+def drop_duplicates(documents: Iterable[Document]) -> tuple[list[Document], list[Duplicate]]:
+    """Keep the first document of each text and of each id (URL), in input order."""
+    kept: list[Document] = []
+    duplicates: list[Duplicate] = []
+    by_text: dict[str, Document] = {}
+    by_id: dict[str, Document] = {}
+    for document in sorted(documents, key=lambda d: (d.file_path, d.record_index or 0)):
+        if (first := by_text.get(document.text_sha256)) is not None:
+            duplicates.append(Duplicate(document.file_path, document.record_index, first.location,
+                                        "same cleaned text"))
+        elif (first := by_id.get(document.source_id)) is not None:
+            duplicates.append(Duplicate(document.file_path, document.record_index, first.location,
+                                        "same URL with a different text"))
+        else:
+            by_text[document.text_sha256] = document
+            by_id[document.source_id] = document
+            kept.append(document)
+    return kept, duplicates
+
+
+def ingest_folder(root: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> IngestResult:
+    """Read every document below root (one batch); the plain-function path used by tests."""
+    files, skipped = discover_files(root, exclude)
+    result = read_files(files, root)
+    result.documents, result.duplicates = drop_duplicates(result.documents)
+    result.skipped = skipped
+    return result

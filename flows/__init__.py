@@ -1,0 +1,1 @@
+"""Prefect flows of policytrace (thin: each task calls one plain function of the library)."""

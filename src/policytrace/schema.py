@@ -76,6 +76,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...]
     sort_by: tuple[str, ...]
+    ordered_columns: tuple[tuple[str, str], ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -153,6 +154,7 @@ def _parse_table(raw: dict[str, Any]) -> TableSpec:
         primary_key=tuple(raw["primary_key"]),
         foreign_keys=foreign_keys,
         sort_by=tuple(raw.get("sort_by") or raw["primary_key"]),
+        ordered_columns=tuple(tuple(pair) for pair in raw.get("ordered_columns") or []),
     )
 
 

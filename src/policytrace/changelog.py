@@ -1,0 +1,146 @@
+"""Differences between two releases: rows added, removed and changed per table (by id), and schema changes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+EXAMPLE_IDS = 10
+
+
+@dataclass
+class TableDiff:
+    """Row-level differences of one table, by primary key."""
+
+    table: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+@dataclass
+class ReleaseDiff:
+    """All differences between an old and a new release."""
+
+    old_version: str | None
+    new_version: str
+    tables: list[TableDiff]
+    schema_changes: list[str]
+
+    def render_markdown(self) -> str:
+        lines = [f"# Changes in {self.new_version}", ""]
+        if self.old_version is None:
+            lines += ["First release: every row is new.", ""]
+        else:
+            lines += [f"Compared with release `{self.old_version}`.", ""]
+        lines += ["## Schema changes", ""]
+        lines += [f"- {change}" for change in self.schema_changes] or ["None."]
+        lines += ["", "## Data changes", "", "| table | added | removed | changed |",
+                  "| --- | ---: | ---: | ---: |"]
+        for diff in self.tables:
+            lines.append(f"| {diff.table} | {len(diff.added)} | {len(diff.removed)} | {len(diff.changed)} |")
+        for diff in self.tables:
+            if diff.unchanged or self.old_version is None:
+                continue
+            lines += ["", f"### {diff.table}", ""]
+            for label, ids in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed)):
+                if ids:
+                    shown = ", ".join(f"`{i}`" for i in ids[:EXAMPLE_IDS])
+                    more = f" and {len(ids) - EXAMPLE_IDS} more" if len(ids) > EXAMPLE_IDS else ""
+                    lines.append(f"- {label}: {shown}{more}")
+        return "\n".join(lines) + "\n"
+
+
+def _key_column(frame: pl.DataFrame, key: list[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/").alias("_key")
+
+
+def diff_table(table: str, key: list[str], old: pl.DataFrame | None, new: pl.DataFrame) -> TableDiff:
+    """Rows added, removed and changed between two versions of a table."""
+    diff = TableDiff(table)
+    new_keyed = new.with_columns(_key_column(new, key))
+    if old is None:
+        diff.added = new_keyed.get_column("_key").sort().to_list()
+        return diff
+    old_keyed = old.with_columns(_key_column(old, key))
+    old_keys = set(old_keyed.get_column("_key").to_list())
+    new_keys = set(new_keyed.get_column("_key").to_list())
+    diff.added = sorted(new_keys - old_keys)
+    diff.removed = sorted(old_keys - new_keys)
+    shared = [c for c in new.columns if c in old.columns]
+    # Rows present in both whose values differ: hash every shared column to compare cheaply.
+    old_hashes = old_keyed.select("_key", pl.struct(shared).hash().alias("_h"))
+    new_hashes = new_keyed.select("_key", pl.struct(shared).hash().alias("_h"))
+    joined = new_hashes.join(old_hashes, on="_key", suffix="_old")
+    diff.changed = joined.filter(pl.col("_h") != pl.col("_h_old")).get_column("_key").sort().to_list()
+    return diff
+
+
+def _fields(release: Path, table: str) -> dict[str, str]:
+    path = release / f"{table}.parquet"
+    if not path.exists():
+        return {}
+    schema = pq.read_schema(path)
+    return {name: str(schema.field(name).type) for name in schema.names}
+
+
+def _version(release: Path) -> str:
+    package = release / "datapackage.json"
+    if package.exists():
+        return json.loads(package.read_text(encoding="utf-8")).get("version", release.name)
+    return release.resolve().name
+
+
+def _primary_key(release: Path, table: str) -> list[str] | None:
+    package = release / "datapackage.json"
+    if not package.exists():
+        return None
+    for resource in json.loads(package.read_text(encoding="utf-8"))["resources"]:
+        if resource["name"] == table:
+            return list(resource["schema"]["primaryKey"])
+    return None
+
+
+def diff_releases(old: Path | None, new: Path, new_version: str | None = None) -> ReleaseDiff:
+    """Compare two release folders (old may be None for a first release)."""
+    new_package = json.loads((new / "datapackage.json").read_text(encoding="utf-8")) \
+        if (new / "datapackage.json").exists() else None
+    tables = [r["name"] for r in new_package["resources"]] if new_package else sorted(
+        p.stem for p in new.glob("*.parquet"))
+    schema_changes: list[str] = []
+    diffs = []
+    old_tables = sorted(p.stem for p in old.glob("*.parquet")) if old else []
+    for table in old_tables:
+        if table not in tables:
+            schema_changes.append(f"table `{table}` removed")
+    for table in tables:
+        key = _primary_key(new, table) or [pl.read_parquet_schema(new / f"{table}.parquet").names()[0]]
+        new_frame = pl.read_parquet(new / f"{table}.parquet")
+        old_frame = None
+        if old is not None and (old / f"{table}.parquet").exists():
+            old_frame = pl.read_parquet(old / f"{table}.parquet")
+            before, after = _fields(old, table), _fields(new, table)
+            for name in before.keys() - after.keys():
+                schema_changes.append(f"`{table}.{name}` removed")
+            for name in after.keys() - before.keys():
+                schema_changes.append(f"`{table}.{name}` added ({after[name]})")
+            for name in before.keys() & after.keys():
+                if before[name] != after[name]:
+                    schema_changes.append(f"`{table}.{name}` type {before[name]} -> {after[name]}")
+        elif old is not None:
+            schema_changes.append(f"table `{table}` added")
+        diffs.append(diff_table(table, key, old_frame, new_frame))
+    return ReleaseDiff(
+        old_version=_version(old) if old else None,
+        new_version=new_version or _version(new),
+        tables=diffs,
+        schema_changes=sorted(schema_changes),
+    )

@@ -1,0 +1,154 @@
+"""The `policytrace` command line: run the pipeline, validate, compare and evaluate releases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from policytrace.paths import DEFAULT_INPUT, DEFAULT_OUTPUT, DEFAULT_TOPIC, PROJECT_ROOT
+from policytrace.settings import configure_environment
+
+app = typer.Typer(
+    help="policytrace: turn news reports into versioned, validated, traceable datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+console = Console()
+SEEDS_BASELINE = PROJECT_ROOT / "baselines" / "seeds.json"
+
+
+def _default_baseline(input_dir: Path) -> Path | None:
+    """The shipped seeds carry a committed row-count baseline; other inputs have none by default."""
+    if SEEDS_BASELINE.exists() and input_dir.resolve() == (PROJECT_ROOT / "seeds").resolve():
+        return SEEDS_BASELINE
+    return None
+
+
+def print_summary(summary) -> None:
+    """The end-of-run report: documents, rejects with reasons, rows per table, where the files are."""
+    console.print(f"[bold]Input[/bold] {summary.input}: {summary.documents} documents read, "
+                  f"{len(summary.duplicates)} duplicate, {len(summary.rejected)} rejected, "
+                  f"{len(summary.skipped)} skipped")
+    for item in summary.rejected:
+        console.print(f"  [red]rejected[/red] {item['file']}: {item['reason']}")
+    for item in summary.duplicates:
+        console.print(f"  [yellow]duplicate[/yellow] {item['file']} = {item['duplicate_of']} "
+                      f"({item['reason']})")
+    if summary.row_counts:
+        table = Table("table", "rows", title="Rows per table")
+        for name, count in summary.row_counts.items():
+            table.add_row(name, str(count))
+        console.print(table)
+    for failure in summary.failures:
+        console.print(f"  [red]failed[/red] {failure}")
+    colour = "green" if summary.published else "red"
+    console.print(f"[{colour}]{summary.message}[/{colour}]")
+    if summary.release_dir:
+        console.print(f"Release: {summary.release_dir}  (latest: {Path(summary.output) / 'latest'})")
+    console.print(f"Run report: {summary.report_dir}")
+
+
+@app.command()
+def run(
+    input_dir: Annotated[Path, typer.Option("--input", "-i", help="Folder (searched recursively) or file of news documents.")] = DEFAULT_INPUT,
+    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder: releases/, latest and runs/ go here.")] = DEFAULT_OUTPUT,
+    topic: Annotated[str, typer.Option(help="Topic name (a folder in topics/) or path to a topic folder.")] = DEFAULT_TOPIC,
+    batch_size: Annotated[int, typer.Option(min=1, help="Documents per Prefect task.")] = 200,
+    version: Annotated[str | None, typer.Option(help="Release version; default: newest publication date plus a hash of the data.")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="JSON file of minimum row counts per table (default for seeds/: baselines/seeds.json).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
+) -> None:
+    """Ingest, extract, validate and publish a release, as the Prefect flow `build-dataset`."""
+    if not input_dir.exists():
+        console.print(f"[red]input {input_dir} does not exist[/red]")
+        raise typer.Exit(2)
+    configure_environment(log_level="INFO" if verbose else "WARNING")
+    from flows.build_dataset import build_dataset
+
+    baseline_file = baseline or _default_baseline(input_dir)
+    minimums = json.loads(baseline_file.read_text(encoding="utf-8")) if baseline_file else None
+    console.print(f"Building dataset from {input_dir} into {output_dir} "
+                  f"(Prefect flow build-dataset{', baseline ' + str(baseline_file) if baseline_file else ''})")
+    summary = build_dataset(input_dir=str(input_dir), output_dir=str(output_dir), topic=topic,
+                            batch_size=batch_size, version=version, baseline=minimums)
+    print_summary(summary)
+    raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def validate(
+    release: Annotated[Path, typer.Argument(help="Release or staging folder with <table>.parquet files.")],
+    topic: Annotated[str, typer.Option(help="Topic whose vocabularies apply.")] = DEFAULT_TOPIC,
+    baseline: Annotated[Path | None, typer.Option(help="JSON file of minimum row counts per table.")] = None,
+    report_dir: Annotated[Path | None, typer.Option(help="Write validation.json and Data Docs here.")] = None,
+) -> None:
+    """Run the validation suites on a release folder and report failed expectations."""
+    configure_environment()
+    from policytrace.publish import read_tables
+    from policytrace.topic import load_topic
+    from policytrace.validate import Gate, write_gate_report
+
+    tables = read_tables(release)
+    minimums = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
+    report = Gate().validate(tables, load_topic(topic), minimums)
+    if report_dir:
+        write_gate_report(report, report_dir)
+        console.print(f"Report: {report_dir}")
+    for failure in report.failures:
+        console.print(f"[red]failed[/red] {failure.describe()}")
+    if report.success:
+        console.print(f"[green]valid[/green]: {report.expectation_count} expectations met "
+                      f"in {report.seconds:.1f} s")
+    else:
+        console.print(f"[red]invalid[/red]: {len(report.failures)} of {report.expectation_count} "
+                      "expectations failed")
+    raise typer.Exit(0 if report.success else 1)
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The older release folder.")],
+    new: Annotated[Path, typer.Argument(help="The newer release folder.")],
+) -> None:
+    """Print the changelog between two releases: rows added, removed, changed, and schema changes."""
+    from policytrace.changelog import diff_releases
+
+    console.print(diff_releases(old, new).render_markdown(), markup=False, highlight=False)
+
+
+@app.command()
+def baseline(
+    release: Annotated[Path, typer.Argument(help="Release folder whose row counts become the baseline.")] = DEFAULT_OUTPUT / "latest",
+    output_file: Annotated[Path, typer.Option("--file", help="Baseline file to write.")] = SEEDS_BASELINE,
+) -> None:
+    """Record a release's row counts as the minimum every later build must reach (on purpose only)."""
+    from policytrace.publish import read_tables
+
+    counts = {name: frame.height for name, frame in read_tables(release).items()}
+    output_file.parent.mkdir(parents=True, exist_ok=True)
+    output_file.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
+    console.print(f"wrote {output_file}: {counts}")
+
+
+@app.command()
+def dictionary(
+    output_file: Annotated[Path, typer.Option("--file", help="Where to write the data dictionary.")] = Path("docs/DATA_DICTIONARY.md"),
+    topic: Annotated[str, typer.Option(help="Topic whose vocabularies are listed.")] = DEFAULT_TOPIC,
+) -> None:
+    """Write the data dictionary generated from schemas/ (the same one every release carries)."""
+    from policytrace.metadata import write_data_dictionary
+    from policytrace.schema import load_catalog
+    from policytrace.topic import load_topic
+
+    write_data_dictionary(output_file, load_catalog(), load_topic(topic))
+    console.print(f"wrote {output_file}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,7 @@
+"""Extraction: from a document's cleaned text to actors, events, conditions, quantities and citations."""
+
+from __future__ import annotations
+
+from policytrace.extract.baseline import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_document
+
+__all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "extract_document"]

@@ -1,0 +1,207 @@
+"""Publishing: stage every file of a release, validate it, then move it into place atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from policytrace.changelog import diff_releases
+from policytrace.ids import sha256_hex
+from policytrace.metadata import croissant, datapackage, write_data_dictionary
+from policytrace.schema import Catalog, load_catalog
+from policytrace.topic import Topic
+from policytrace.validate import Gate, GateReport, write_gate_report
+from policytrace.writers import read_parquet, write_csv, write_parquet
+
+RELEASES = "releases"
+LATEST = "latest"
+CHECKSUMS = "SHA256SUMS"
+
+
+@dataclass
+class PublishResult:
+    """What publishing did."""
+
+    published: bool
+    version: str | None
+    release_dir: Path | None
+    report: GateReport
+    report_dir: Path
+    message: str
+
+
+def _kill_point(name: str) -> None:
+    """Test hook: die here with SIGKILL when POLICYTRACE_KILL_AT names this point."""
+    if os.environ.get("POLICYTRACE_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def file_record(path: Path) -> dict[str, Any]:
+    data = path.read_bytes()
+    return {"bytes": len(data), "sha256": sha256_hex(data)}
+
+
+def write_tables(tables: dict[str, pl.DataFrame], folder: Path, catalog: Catalog) -> dict[str, dict[str, Any]]:
+    """Write Parquet and CSV for every table; return size, hash and rows per file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, dict[str, Any]] = {}
+    for spec in catalog:
+        frame = tables[spec.name]
+        for suffix, writer in (("parquet", write_parquet), ("csv", write_csv)):
+            path = folder / f"{spec.name}.{suffix}"
+            writer(spec, frame, path)
+            files[path.name] = {**file_record(path), "rows": frame.height}
+    return files
+
+
+def read_tables(folder: Path, catalog: Catalog | None = None) -> dict[str, pl.DataFrame]:
+    """Read the Parquet tables of a release or staging folder back into the declared types."""
+    catalog = catalog or load_catalog()
+    return {spec.name: read_parquet(spec, folder / f"{spec.name}.parquet") for spec in catalog
+            if (folder / f"{spec.name}.parquet").exists()}
+
+
+def content_version(tables: dict[str, pl.DataFrame], files: dict[str, dict[str, Any]]) -> str:
+    """Release version from the content: newest publication date, then a short hash of the CSVs."""
+    digest = sha256_hex("\n".join(f"{name} {info['sha256']}" for name, info in sorted(files.items())
+                                  if name.endswith(".csv")))[:8]
+    published = tables["sources"].get_column("published_at").drop_nulls()
+    newest = published.max() if published.len() else None
+    day = newest.strftime("%Y.%m.%d") if isinstance(newest, datetime) else "undated"
+    return f"{day}-{digest}"
+
+
+def latest_release(output: Path) -> Path | None:
+    """The release `latest` points to, if any."""
+    latest = output / LATEST
+    if latest.is_symlink() or latest.is_dir():
+        resolved = latest.resolve()
+        return resolved if (resolved / "datapackage.json").exists() else None
+    return None
+
+
+def point_latest(output: Path, release: Path) -> None:
+    """Make `latest` the given release in one atomic step (a symlink; a copy where links fail)."""
+    latest = output / LATEST
+    temporary = output / f".latest-{uuid.uuid4().hex[:8]}"
+    try:
+        os.symlink(os.path.relpath(release, output), temporary, target_is_directory=True)
+    except OSError:
+        # No symlinks (e.g. Windows without developer mode): a copy, swapped in by renames.
+        shutil.copytree(release, temporary)
+        if latest.exists():
+            old = output / f".latest-old-{uuid.uuid4().hex[:8]}"
+            os.replace(latest, old)
+            os.replace(temporary, latest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(temporary, latest)
+        return
+    _kill_point("before_latest_swap")
+    if latest.is_dir() and not latest.is_symlink():
+        shutil.rmtree(latest)
+    os.replace(temporary, latest)
+
+
+def _checksums(folder: Path) -> str:
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS):
+        lines.append(f"{sha256_hex(path.read_bytes())}  {path.relative_to(folder).as_posix()}")
+    return "\n".join(lines) + "\n"
+
+
+def remove_stale_staging(output: Path) -> list[str]:
+    """Delete what an interrupted run left behind (staging folders, half-made links)."""
+    removed = []
+    for path in sorted(output.glob(".staging-*")) + sorted(output.glob(".latest-*")):
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+def publish(
+    tables: dict[str, pl.DataFrame],
+    output: Path,
+    topic: Topic,
+    report_dir: Path,
+    *,
+    catalog: Catalog | None = None,
+    version: str | None = None,
+    baseline: dict[str, int] | None = None,
+    gate: Gate | None = None,
+    input_sources: list[dict[str, str]] | None = None,
+    extra_files: dict[str, Any] | None = None,
+) -> PublishResult:
+    """Stage, validate and publish a release; on failure nothing under output/ changes."""
+    catalog = catalog or load_catalog()
+    output.mkdir(parents=True, exist_ok=True)
+    (output / RELEASES).mkdir(exist_ok=True)
+    remove_stale_staging(output)
+    staging = output / f".staging-{uuid.uuid4().hex[:12]}"
+    try:
+        files = write_tables(tables, staging, catalog)
+        _kill_point("after_tables")
+        # Validate what is on disk, read back, not what is in memory: that is what users get.
+        staged = read_tables(staging, catalog)
+        report = (gate or Gate(catalog)).validate(staged, topic, baseline)
+        write_gate_report(report, report_dir)
+        if not report.success:
+            return PublishResult(False, None, None, report, report_dir,
+                                 f"validation failed: {len(report.failures)} expectations not met; "
+                                 "nothing was published")
+        version = version or content_version(staged, files)
+        target = output / RELEASES / version
+        if target.exists():
+            point_latest(output, target)
+            return PublishResult(True, version, target, report, report_dir,
+                                 f"release {version} already exists with this content; latest points to it")
+        previous = latest_release(output)
+        published = staged["sources"].get_column("published_at").drop_nulls()
+        package = datapackage(catalog, topic, version, files, input_sources or [])
+        _write_json(staging / "datapackage.json", package)
+        _write_json(staging / "croissant.json", croissant(
+            catalog, version, files,
+            published.max().date().isoformat() if published.len() else None))
+        write_data_dictionary(staging / "DATA_DICTIONARY.md", catalog, topic, version)
+        diff = diff_releases(previous, staging, version)
+        (staging / "CHANGELOG.md").write_text(diff.render_markdown(), encoding="utf-8", newline="\n")
+        for name, content in (extra_files or {}).items():
+            _write_json(staging / name, content)
+        shutil.copytree(report_dir, staging / "validation", dirs_exist_ok=True)
+        (staging / CHECKSUMS).write_text(_checksums(staging), encoding="utf-8", newline="\n")
+        _kill_point("before_release_rename")
+        _fsync_tree(staging)
+        os.replace(staging, target)
+        _kill_point("after_release_rename")
+        point_latest(output, target)
+        return PublishResult(True, version, target, report, report_dir, f"published release {version}")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n")

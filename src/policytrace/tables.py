@@ -1,0 +1,211 @@
+"""Turn documents and their extractions into the declared tables, with deterministic ids."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+
+from policytrace.documents import Document
+from policytrace.extract.model import Evidence, Extraction
+from policytrace.ids import make_id, normalise_name
+from policytrace.ingest.common import word_count
+from policytrace.schema import Catalog, load_catalog
+
+
+def actor_id(key: str) -> str:
+    return make_id("act", key)
+
+
+class _IdMaker:
+    """Ids from natural keys; a repeated key in one document gets an occurrence number."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[tuple[Any, ...]] = Counter()
+
+    def __call__(self, prefix: str, *parts: Any) -> str:
+        occurrence = self._seen[(prefix, *parts)]
+        self._seen[(prefix, *parts)] += 1
+        return make_id(prefix, *parts, occurrence)
+
+
+def document_row(document: Document) -> dict[str, Any]:
+    """The sources row of an ingested document."""
+    return {
+        "source_id": document.source_id,
+        "source_type": "document",
+        "title": document.title,
+        "name": None,
+        "cited_by_source_id": None,
+        "actor_id": None,
+        "author": "; ".join(document.authors) or None,
+        "publisher": document.publisher,
+        "url": document.url,
+        "language": document.language,
+        "published_at": document.published_at,
+        "published_timezone": document.published_timezone,
+        "published_local": document.published_local,
+        "retrieved_at": document.retrieved_at,
+        "file_path": document.file_path,
+        "record_index": document.record_index,
+        "document_format": document.document_format,
+        "raw_sha256": document.raw_sha256,
+        "text_sha256": document.text_sha256,
+        "text_length": len(document.text),
+        "word_count": word_count(document.text),
+    }
+
+
+class TableBuilder:
+    """Accumulates rows document by document; `frames()` returns the conformed tables."""
+
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self.catalog = catalog or load_catalog()
+        self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._actors: dict[str, dict[str, Any]] = {}
+        self._actor_docs: dict[str, set[str]] = defaultdict(set)
+        self._actor_aliases: dict[str, set[str]] = defaultdict(set)
+        self._actor_mentions: Counter[str] = Counter()
+
+    def add(self, document: Document, extraction: Extraction) -> None:
+        """Add one document and what was extracted from it."""
+        source_id = document.source_id
+        text = document.text
+        new_id = _IdMaker()
+        self.rows["sources"].append(document_row(document))
+        self.rows["document_texts"].append({"source_id": source_id, "text": text})
+
+        def sentence(evidence: Evidence) -> str:
+            return text[evidence.char_start:evidence.char_end]
+
+        def mention(table: str, row_id: str, evidence: Evidence) -> None:
+            span = text[evidence.span_start:evidence.span_end]
+            self.rows["mentions"].append({
+                "mention_id": new_id("men", table, row_id, span, sentence(evidence)),
+                "table_name": table,
+                "row_id": row_id,
+                "source_id": source_id,
+                "sentence_index": evidence.sentence_index,
+                "char_start": evidence.char_start,
+                "char_end": evidence.char_end,
+                "evidence": sentence(evidence),
+                "span_start": evidence.span_start,
+                "span_end": evidence.span_end,
+                "span_text": span,
+                "extractor": extraction.extractor,
+                "extractor_version": extraction.extractor_version,
+            })
+
+        for actor in extraction.actors:
+            row_id = actor_id(actor.key)
+            self._actors.setdefault(actor.key, {
+                "actor_id": row_id, "name": actor.name, "actor_type": actor.actor_type,
+                "country": actor.country, "wikidata_id": actor.wikidata_id,
+                "is_registered": actor.is_registered,
+            })
+            self._actor_aliases[actor.key].update(actor.aliases)
+            self._actor_aliases[actor.key].add(actor.surface)
+            self._actor_docs[actor.key].add(source_id)
+            self._actor_mentions[actor.key] += 1
+            mention("actors", row_id, actor.evidence)
+
+        event_ids = []
+        for event in extraction.events:
+            event_id = new_id("evt", source_id, event.event_type, sentence(event.evidence),
+                              text[event.evidence.span_start:event.evidence.span_end])
+            event_ids.append(event_id)
+            date = event.date
+            self.rows["events"].append({
+                "event_id": event_id, "source_id": source_id, "event_type": event.event_type,
+                "event_date": date.value if date else None,
+                "date_precision": date.precision if date else "unknown",
+                "date_start": date.start if date else None,
+                "date_end": date.end if date else None,
+                "date_text": date.text if date else None,
+                "description": event.description, "trigger": event.trigger,
+                "claimant_actor_id": actor_id(event.claimant_key) if event.claimant_key else None,
+                "attribution": event.attribution, "is_negated": event.is_negated,
+                "is_hedged": event.is_hedged,
+                "char_start": event.evidence.char_start, "char_end": event.evidence.char_end,
+            })
+            for key, role in dict.fromkeys(event.actors):
+                self.rows["event_actors"].append(
+                    {"event_id": event_id, "actor_id": actor_id(key), "role": role})
+            mention("events", event_id, event.evidence)
+
+        condition_ids = []
+        for condition in extraction.conditions:
+            condition_id = new_id("cnd", source_id, condition.policy_key, condition.condition_type,
+                                  sentence(condition.evidence))
+            condition_ids.append(condition_id)
+            self.rows["policy_conditions"].append({
+                "condition_id": condition_id, "source_id": source_id,
+                "policy_id": make_id("pol", condition.policy_key),
+                "policy_name": condition.policy_name, "condition_type": condition.condition_type,
+                "description": condition.description, "value": condition.value,
+                "unit": condition.unit, "status": condition.status,
+                "is_negated": condition.is_negated,
+                "char_start": condition.evidence.char_start,
+                "char_end": condition.evidence.char_end,
+            })
+            mention("policy_conditions", condition_id, condition.evidence)
+
+        for quantity in extraction.quantities:
+            quantity_id = new_id("qty", source_id, quantity.text, sentence(quantity.evidence))
+            self.rows["quantities"].append({
+                "quantity_id": quantity_id, "source_id": source_id, "value": quantity.value,
+                "value_low": quantity.value_low, "value_high": quantity.value_high,
+                "unit": quantity.unit, "quantity_text": quantity.text,
+                "is_approximate": quantity.is_approximate,
+                "claimant_actor_id": actor_id(quantity.claimant_key) if quantity.claimant_key else None,
+                "event_id": event_ids[quantity.event_index] if quantity.event_index is not None else None,
+                "condition_id": (condition_ids[quantity.condition_index]
+                                 if quantity.condition_index is not None else None),
+                "char_start": quantity.evidence.char_start, "char_end": quantity.evidence.char_end,
+            })
+            mention("quantities", quantity_id, quantity.evidence)
+
+        cited_seen: set[str] = set()
+        for cited in extraction.cited_sources:
+            cited_id = make_id("src", "cited", source_id, normalise_name(cited.name))
+            if cited_id not in cited_seen:
+                cited_seen.add(cited_id)
+                row = dict.fromkeys(self.catalog["sources"].column_names)
+                row.update({
+                    "source_id": cited_id, "source_type": "cited", "name": cited.name,
+                    "cited_by_source_id": source_id,
+                    "actor_id": actor_id(cited.actor_key) if cited.actor_key else None,
+                })
+                self.rows["sources"].append(row)
+            mention("sources", cited_id, cited.evidence)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """All tables, conformed to their declarations (columns, types, row order)."""
+        actor_rows = []
+        for key, row in self._actors.items():
+            aliases = sorted(a for a in self._actor_aliases[key] if a and a != row["name"])
+            actor_rows.append({**row, "aliases": " | ".join(aliases) or None,
+                               "document_count": len(self._actor_docs[key]),
+                               "mention_count": self._actor_mentions[key]})
+        rows = {**self.rows, "actors": actor_rows}
+        frames = {}
+        for spec in self.catalog:
+            data = rows.get(spec.name, [])
+            if data:
+                frame = pl.DataFrame(data, schema={f.name: f.polars_type for f in spec.fields},
+                                     strict=False, infer_schema_length=None)
+            else:
+                frame = spec.empty_frame()
+            frames[spec.name] = spec.conform(frame)
+        return frames
+
+
+def build_tables(pairs: Iterable[tuple[Document, Extraction]],
+                 catalog: Catalog | None = None) -> dict[str, pl.DataFrame]:
+    """Tables for a set of (document, extraction) pairs."""
+    builder = TableBuilder(catalog)
+    for document, extraction in pairs:
+        builder.add(document, extraction)
+    return builder.frames()

@@ -19,7 +19,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-console = Console()
+# soft_wrap: long paths and reasons stay on one line, so the output can be grepped.
+console = Console(soft_wrap=True)
 SEEDS_BASELINE = PROJECT_ROOT / "baselines" / "seeds.json"
 
 

@@ -25,9 +25,12 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
 
-# GX announces its temporary docs folder at INFO and warns about regex groups on every run.
-logging.getLogger("great_expectations").setLevel(logging.WARNING)
-warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+
+
+def _quiet_gx() -> None:
+    """GX announces its temporary docs folder at INFO and warns about regex groups on every run."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
 
 # Declared type -> what GX sees in the pandas frame made by `to_pandas_for_gx`.
 _GX_TYPES: dict[str, tuple[str, Any]] = {
@@ -225,6 +228,7 @@ class Gate:
 
     def __init__(self, catalog: Catalog | None = None) -> None:
         self.catalog = catalog or load_catalog()
+        _quiet_gx()
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
         self._asset = self.context.data_sources.add_pandas("policytrace").add_dataframe_asset("tables")

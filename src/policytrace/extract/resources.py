@@ -1,0 +1,184 @@
+"""A topic's lexicons compiled once into spaCy matchers and look-up sets, cached per fingerprint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.lang.en import English
+from spacy.matcher import Matcher, PhraseMatcher
+
+from policytrace.extract.lexicon import compile_phrase
+from policytrace.ids import normalise_name
+from policytrace.topic import Topic
+
+
+@dataclass(frozen=True)
+class KnownActor:
+    """An actor the topic knows by name: a registry entry or a state from the country list."""
+
+    key: str
+    name: str
+    actor_type: str
+    registered: bool
+    country: str | None = None
+    wikidata_id: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConditionRule:
+    """One policy-condition rule of conditions.yaml."""
+
+    rule_id: str
+    condition_type: str
+    context: str | None
+    takes_duration: bool
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A policy of the topic and the cue words that point to it."""
+
+    key: str
+    name: str
+    cues: frozenset[str]
+    names: tuple[str, ...]
+
+
+@dataclass
+class CompiledTopic:
+    """Everything the extractor needs from a topic, ready to apply to a tokenised document."""
+
+    nlp: English
+    actors: list[KnownActor]
+    actor_phrases: PhraseMatcher  # lower-case aliases, matched case-insensitively
+    actor_names: PhraseMatcher  # aliases with capitals, matched as written
+    events: Matcher
+    attribution: Matcher
+    cues: Matcher  # negation and hedge cues
+    conditions: Matcher
+    condition_rules: dict[str, ConditionRule]
+    contexts: dict[str, tuple[int, frozenset[str]]]
+    policies: list[Policy]
+    blockers: dict[str, frozenset[str]]
+    person_titles: frozenset[str]
+    person_nouns: frozenset[str]
+    organisation_nouns: dict[str, str]
+    organisation_heads: dict[str, str]
+    group_adjectives: dict[str, str]  # adjective (lower case) -> its written form in names
+    group_heads: dict[str, str]
+    role_references: dict[str, frozenset[str]]
+    first_names: frozenset[str]
+    topic_words: frozenset[str]
+    topic_min_hits: int
+    demonym_to_country: dict[str, str] = field(default_factory=dict)
+
+
+def _known_actors(topic: Topic) -> list[KnownActor]:
+    actors: list[KnownActor] = []
+    registered_names: set[str] = set()
+    for entry in topic.data("actors", []):
+        aliases = (*entry.get("aliases", ()), *entry.get("roles", ()))
+        actors.append(KnownActor(
+            key=f"reg:{entry['key']}", name=entry["name"], actor_type=entry["type"],
+            registered=True, country=entry.get("country"), wikidata_id=entry.get("wikidata_id"),
+            aliases=tuple(aliases)))
+        registered_names.add(normalise_name(entry["name"]))
+    for name, code, _adjective, aliases in topic.data("countries", []):
+        if normalise_name(name) not in registered_names:
+            actors.append(KnownActor(key=f"txt:state:{normalise_name(name)}", name=name,
+                                     actor_type="state", registered=False, country=code,
+                                     aliases=tuple(aliases)))
+    return actors
+
+
+def _add_phrases(matcher: Matcher, label: str, phrases: list[str]) -> None:
+    matcher.add(label, [compile_phrase(phrase) for phrase in phrases])
+
+
+def _typed_words(mapping: dict[str, list[str]]) -> dict[str, str]:
+    return {word.lower(): actor_type for actor_type, words in mapping.items() for word in words}
+
+
+def compile_topic(topic: Topic) -> CompiledTopic:
+    """Build the matchers and look-up tables of a topic (slow: call through `compiled_topic`)."""
+    nlp = English()
+    vocab = nlp.vocab
+    actors = _known_actors(topic)
+    actor_phrases = PhraseMatcher(vocab, attr="LOWER")
+    actor_names = PhraseMatcher(vocab, attr="ORTH")
+    for index, actor in enumerate(actors):
+        lower, cased = [], []
+        for surface in dict.fromkeys((actor.name, *actor.aliases)):
+            if any(ch.isupper() for ch in surface):
+                cased.append(surface)
+                if surface.startswith("the "):
+                    # "The Kremlin" at a sentence start is the same name as "the Kremlin".
+                    cased.append("T" + surface[1:])
+            else:
+                lower.append(surface)
+        if lower:
+            actor_phrases.add(str(index), [nlp.make_doc(s) for s in lower])
+        if cased:
+            actor_names.add(str(index), [nlp.make_doc(s) for s in cased])
+
+    event_lexicon = topic.data("events", {})
+    events = Matcher(vocab)
+    for event_type, phrases in event_lexicon.get("triggers", {}).items():
+        _add_phrases(events, event_type, phrases)
+    attribution = Matcher(vocab)
+    _add_phrases(attribution, "verb", event_lexicon.get("attribution", {}).get("verbs", []))
+    _add_phrases(attribution, "source_after",
+                 event_lexicon.get("attribution", {}).get("before_source", []))
+    cues = Matcher(vocab)
+    _add_phrases(cues, "negation", event_lexicon.get("negation", []))
+    _add_phrases(cues, "hedge", event_lexicon.get("hedge", []))
+
+    condition_lexicon = topic.data("conditions", {})
+    conditions = Matcher(vocab)
+    rules = {}
+    for rule in condition_lexicon.get("rules", []):
+        rules[rule["id"]] = ConditionRule(rule["id"], rule["type"], rule.get("context"),
+                                          rule.get("value") == "duration")
+        _add_phrases(conditions, rule["id"], rule["phrases"])
+    contexts = {name: (spec.get("window", 0), frozenset(w.lower() for w in spec["words"]))
+                for name, spec in condition_lexicon.get("contexts", {}).items()}
+    policies = [Policy(p["key"], p["name"], frozenset(str(c).lower() for c in p.get("cues", [])),
+                       tuple(n.lower() for n in p.get("names", [])))
+                for p in topic.data("policies", [])]
+
+    words: dict[str, Any] = topic.data("lexicons", {})
+    countries = topic.data("countries", [])
+    adjectives = {adjective.lower(): adjective for _n, _c, adjective, _a in countries}
+    adjectives.update({a.lower(): a for a in words.get("group_adjectives", [])})
+    keywords = words.get("topic_keywords", {})
+    return CompiledTopic(
+        nlp=nlp, actors=actors, actor_phrases=actor_phrases, actor_names=actor_names,
+        events=events, attribution=attribution, cues=cues, conditions=conditions,
+        condition_rules=rules, contexts=contexts, policies=policies,
+        blockers={k: frozenset(v) for k, v in event_lexicon.get("blockers", {}).items()},
+        person_titles=frozenset(w.lower() for w in words.get("person_titles", [])),
+        person_nouns=frozenset(w.lower() for w in words.get("person_nouns", [])),
+        organisation_nouns=_typed_words(words.get("organisation_nouns", {})),
+        organisation_heads=_typed_words(words.get("organisation_heads", {})),
+        group_adjectives=adjectives,
+        group_heads=_typed_words(words.get("group_heads", {})),
+        role_references={k.lower(): frozenset(h.lower() for h in v)
+                         for k, v in words.get("role_references", {}).items()},
+        first_names=frozenset(words.get("first_names", [])),
+        topic_words=frozenset(w.lower() for w in keywords.get("words", [])),
+        topic_min_hits=int(keywords.get("min_hits", 3)),
+        demonym_to_country={name.lower(): adjective for name, _c, adjective, _a in countries},
+    )
+
+
+_CACHE: dict[str, CompiledTopic] = {}
+
+
+def compiled_topic(topic: Topic) -> CompiledTopic:
+    """The compiled form of a topic, built once per topic fingerprint."""
+    compiled = _CACHE.get(topic.fingerprint)
+    if compiled is None:
+        compiled = _CACHE[topic.fingerprint] = compile_topic(topic)
+    return compiled

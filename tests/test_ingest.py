@@ -1,0 +1,139 @@
+"""Ingestion of every supported format, the seed's metadata, duplicates and bad input."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from policytrace.ingest import ingest_folder
+from tests.conftest import FIXTURES, SEEDS
+
+
+def by_name(result, name):
+    return next(d for d in result.documents if d.file_path == name)
+
+
+def test_seed_metadata_and_clean_text():
+    result = ingest_folder(SEEDS)
+    assert not result.rejections and not result.duplicates
+    (seed,) = result.documents
+    assert seed.title == "Russia Ends Amnesty Program for Prisoner Soldiers"
+    assert seed.authors == ["Henrik Rothen"]
+    assert seed.published_at == datetime(2024, 2, 4, 18, 13, tzinfo=UTC)
+    assert seed.published_timezone == "CET"
+    assert seed.published_local == "2024-02-04T19:13:00+01:00"
+    assert "Trending Now" not in seed.text and "Most Read" not in seed.text
+    assert seed.text.startswith("Russia Ends Amnesty Program for Prisoner Soldiers.\n\nRussia has concluded")
+    assert seed.text.endswith("murderers and sex offenders.")
+    assert seed.language == "en"
+    assert seed.source_id.startswith("src_") and len(seed.source_id) == 20
+
+
+def test_plain_text_with_two_authors_and_furniture():
+    doc = by_name(ingest_folder(FIXTURES / "formats"), "wire_report.txt")
+    assert doc.title == "Regional Court Hears Case of Returned Convict Fighter"
+    assert doc.authors == ["Maria Kolesnikova", "Pavel Dorn"]
+    assert doc.published_at == datetime(2024, 3, 15, 7, 2, tzinfo=UTC)
+    assert doc.published_timezone == "EET"
+    for furniture in ("Share on Facebook", "Read more", "Most Read"):
+        assert furniture not in doc.text
+    assert doc.text.count("\n\n") == 1  # two paragraphs left
+
+
+def test_markdown_front_matter_and_body():
+    doc = by_name(ingest_folder(FIXTURES / "formats"), "explainer.md")
+    assert doc.title == "Explainer: what Storm V contracts promise convicts"
+    assert doc.authors == ["Lena Hart", "Omar Said"]
+    assert doc.publisher == "Policy Desk"
+    assert doc.url == "https://policydesk.example.org/explainers/storm-v-contracts/"
+    assert doc.published_at == datetime(2024, 6, 2, 6, 0, tzinfo=UTC)
+    assert doc.published_timezone == "+02:00"
+    assert "**" not in doc.text and "> " not in doc.text and "- a severe" not in doc.text
+    assert "a one-year contract that is extended automatically" in doc.text
+    assert "a state award" in doc.text
+
+
+def test_html_main_text_and_metadata():
+    doc = by_name(ingest_folder(FIXTURES / "formats"), "longread.html")
+    assert doc.title == "Inside the penal colonies that emptied for the front"
+    assert doc.authors == ["Ruth Adeyemi"]
+    assert doc.publisher == "Northern Ledger"
+    assert doc.url == "https://ledger.example.com/2023/11/inside-the-colonies"
+    assert doc.published_at == datetime(2023, 11, 14, 7, 30, tzinfo=UTC)
+    assert "recruiters from the Wagner Group arrived" in doc.text
+    assert "Relatives of the recruits" in doc.text
+    for boilerplate in ("cookies", "Advertisement", "winter tyres", "Floods hit", "All rights reserved", "Home"):
+        assert boilerplate not in doc.text
+    assert doc.language == "en"
+
+
+def test_json_and_jsonl_exports():
+    result = ingest_folder(FIXTURES / "formats")
+    single = by_name(result, "export.json")
+    assert single.title == "Kremlin declines to comment on pardon decrees"
+    assert single.retrieved_at == datetime(2023, 1, 16, 12, 0, tzinfo=UTC)
+    assert single.published_at == datetime(2023, 1, 16, 11, 5, tzinfo=UTC)
+    lines = sorted((d for d in result.documents if d.file_path == "feed.jsonl"), key=lambda d: d.record_index)
+    assert [d.record_index for d in lines] == [0, 2]  # the blank line 1 is not a record
+    assert lines[0].title == "Mediazona counts convict deaths" and lines[0].authors == ["A. Writer"]
+    assert lines[1].publisher is None and lines[1].url == "https://wire.example.net/prison-numbers"
+    assert len(result.documents) == 6 and not result.rejections
+
+
+def test_offsets_refer_to_cleaned_text_and_ids_are_stable():
+    first = ingest_folder(FIXTURES / "formats")
+    second = ingest_folder(FIXTURES / "formats")
+    assert [d.source_id for d in first.documents] == [d.source_id for d in second.documents]
+    assert len({d.source_id for d in first.documents}) == len(first.documents)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("image.txt", "binary file"),
+        ("latin1.txt", "cannot decode as UTF-8"),
+        ("empty.md", "empty after cleaning"),
+        ("furniture_only.txt", "empty"),
+        ("invalid.json", "invalid JSON"),
+        ("no_text.json", "no text field"),
+        ("table.csv", "unknown format '.csv'"),
+        ("mixed.jsonl#1", "invalid JSON on line 2"),
+        ("mixed.jsonl#2", "no text field"),
+    ],
+)
+def test_bad_input_is_rejected_with_reason(name, reason):
+    result = ingest_folder(FIXTURES / "bad")
+    reasons = {r.location: r.reason for r in result.rejections}
+    assert name in reasons, reasons
+    assert reason in reasons[name]
+
+
+def test_bad_input_loses_nothing():
+    result = ingest_folder(FIXTURES / "bad")
+    # The one good record of mixed.jsonl is kept; every other input is accounted for as rejected.
+    assert [d.location for d in result.documents] == ["mixed.jsonl#0"]
+    assert len(result.rejections) == 9
+
+
+def test_duplicates_are_ingested_once_and_reported(tmp_path: Path):
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", tmp_path / "a.txt")
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", tmp_path / "b_copy.txt")
+    # Same article with different page furniture: the same cleaned text, so also a duplicate.
+    text = (SEEDS / "000_f6ab4e6e68746e43.txt").read_text(encoding="utf-8")
+    (tmp_path / "c_reprint.txt").write_text(text.replace("Trending Now", "Share on X"), encoding="utf-8")
+    result = ingest_folder(tmp_path)
+    assert [d.file_path for d in result.documents] == ["a.txt"]
+    assert sorted((d.file_path, d.duplicate_of) for d in result.duplicates) == [
+        ("b_copy.txt", "a.txt"), ("c_reprint.txt", "a.txt")]
+
+
+def test_annotation_and_notes_files_are_skipped_not_ingested(tmp_path: Path):
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", tmp_path / "a.txt")
+    (tmp_path / "a.facts.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "README.md").write_text("# notes", encoding="utf-8")
+    result = ingest_folder(tmp_path)
+    assert [d.file_path for d in result.documents] == ["a.txt"]
+    assert sorted(result.skipped) == ["README.md", "a.facts.json"]

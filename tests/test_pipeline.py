@@ -1,0 +1,83 @@
+"""The whole pipeline: the Prefect flow and the CLI on real inputs, with the published files read back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+from typer.testing import CliRunner
+
+from policytrace.cli import app
+from policytrace.pipeline import run_in_process
+from policytrace.schema import load_catalog
+from tests.conftest import FIXTURES, SEEDS
+
+runner = CliRunner()
+
+
+def test_flow_builds_release_from_seeds(prefect_server, tmp_path: Path):
+    from flows.build_dataset import build_dataset
+
+    summary = build_dataset(input_dir=str(SEEDS), output_dir=str(tmp_path), batch_size=1)
+    assert summary.published, summary.failures
+    latest = tmp_path / "latest"
+    sources = pl.read_parquet(latest / "sources.parquet").filter(pl.col("source_type") == "document")
+    assert sources.height == 1
+    row = sources.row(0, named=True)
+    assert row["title"] == "Russia Ends Amnesty Program for Prisoner Soldiers"
+    assert row["author"] == "Henrik Rothen"
+    assert row["published_at"].isoformat() == "2024-02-04T18:13:00+00:00"
+    assert row["file_path"] == "000_f6ab4e6e68746e43.txt"
+    text = pl.read_parquet(latest / "document_texts.parquet").row(0, named=True)["text"]
+    assert "Trending Now" not in text and "Most Read" not in text
+    actors = pl.read_csv(latest / "actors.csv")
+    assert {"Wagner Group", "Yevgeny Prigozhin", "Storm Z", "BBC"} <= set(actors["name"])
+
+
+def test_every_table_is_published_as_parquet_and_csv(seed_release: Path):
+    for spec in load_catalog():
+        table = pq.read_table(seed_release / f"{spec.name}.parquet")
+        assert table.schema.names == spec.column_names
+        csv = pl.read_csv(seed_release / f"{spec.name}.csv", infer_schema=False)
+        assert csv.columns == spec.column_names
+        assert csv.height == table.num_rows
+
+
+def test_cli_run_on_mixed_input_reports_rejects_and_publishes(prefect_server, tmp_path: Path):
+    inputs = tmp_path / "in"
+    shutil.copytree(FIXTURES / "formats", inputs)
+    shutil.copy(FIXTURES / "bad" / "invalid.json", inputs / "invalid.json")
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", inputs / "seed.txt")
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", inputs / "seed_again.txt")
+    result = runner.invoke(app, ["run", "--input", str(inputs), "--output", str(tmp_path / "out"),
+                                 "--batch-size", "3"])
+    assert result.exit_code == 0, result.output
+    assert "7 documents read, 1 duplicate, 1 rejected" in result.output
+    assert "invalid.json: invalid JSON" in result.output
+    assert "seed_again.txt = seed.txt" in result.output
+    documents = pl.read_csv(tmp_path / "out" / "latest" / "sources.csv").filter(
+        pl.col("source_type") == "document")
+    assert sorted(documents["document_format"].unique()) == ["html", "json", "jsonl", "markdown", "text"]
+    assert documents.height == 7
+
+
+def test_run_where_every_document_is_rejected_fails_with_reasons(tmp_path: Path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("invalid.json", "image.txt", "table.csv"):
+        shutil.copy(FIXTURES / "bad" / name, inputs / name)
+    summary = run_in_process(inputs, tmp_path / "out")
+    assert summary.exit_code != 0 and not summary.published
+    assert sorted(r["file"] for r in summary.rejected) == ["image.txt", "invalid.json", "table.csv"]
+    assert not (tmp_path / "out" / "latest").exists()
+
+
+def test_cli_help_lists_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "validate", "diff", "baseline", "dictionary"):
+        assert command in result.output
+    result = runner.invoke(app, ["run", "--help"])
+    assert "--input" in result.output and "--output" in result.output

@@ -163,16 +163,20 @@ def publish(
     remove_stale_staging(output)
     staging = output / f".staging-{uuid.uuid4().hex[:12]}"
     try:
-        files = write_tables(tables, staging, catalog)
-        _kill_point("after_tables")
-        # Validate what is on disk, read back, not what is in memory: that is what users get.
-        staged = read_tables(staging, catalog)
-        report = (gate or Gate(catalog)).validate(staged, topic, baseline)
+        report = (gate or Gate(catalog)).validate(tables, topic, baseline,
+                                                  docs_dir=report_dir / "data_docs")
         write_gate_report(report, report_dir)
         if not report.success:
             return PublishResult(False, None, None, report, report_dir,
                                  f"validation failed: {len(report.failures)} expectations not met; "
                                  "nothing was published")
+        files = write_tables(tables, staging, catalog)
+        _kill_point("after_tables")
+        # What users get is the files: they must hold exactly the tables that passed the gate.
+        staged = read_tables(staging, catalog)
+        unequal = [name for name in catalog.tables if not staged[name].equals(catalog[name].conform(tables[name]))]
+        if unequal:
+            raise RuntimeError(f"written files differ from the validated tables: {unequal}")
         version = version or content_version(staged, files)
         target = output / RELEASES / version
         if target.exists():

@@ -16,6 +16,7 @@ import pandas as pd
 import polars as pl
 
 from policytrace.schema import Catalog, TableSpec, load_catalog
+from policytrace.datadocs import add_docs_site, make_docs_offline
 from policytrace.topic import Topic
 
 # GX must stay offline and quiet: no usage statistics, no progress bars in logs.
@@ -87,10 +88,6 @@ class GateReport:
             "failures": [asdict(f) for f in self.failures],
             "suites": self.results,
         }
-
-
-def _check_name(expectation: gxe.Expectation) -> str:
-    return (expectation.meta or {}).get("check") or expectation.expectation_type
 
 
 def _named(expectation: gxe.Expectation, check: str) -> gxe.Expectation:
@@ -223,85 +220,123 @@ def to_pandas_for_gx(spec: TableSpec | None, frame: pl.DataFrame) -> pd.DataFram
     return data
 
 
+def _compact_result(suite_name: str, result: Any) -> dict[str, Any]:
+    """The parts of a GX suite result people read: no value sets, at most a few example rows."""
+    items = []
+    for item in result.results:
+        config = item.expectation_config
+        res = item.result or {}
+        kwargs = {k: v for k, v in config.kwargs.items() if k not in ("value_set", "batch_id")}
+        if "value_set" in config.kwargs:
+            kwargs["value_set_size"] = len(config.kwargs["value_set"])
+        items.append({
+            "expectation": config.type,
+            "check": (config.meta or {}).get("check"),
+            "kwargs": kwargs,
+            "success": item.success,
+            "element_count": res.get("element_count"),
+            "unexpected_count": res.get("unexpected_count"),
+            "unexpected_percent": res.get("unexpected_percent"),
+            "observed_value": res.get("observed_value"),
+            "examples": (res.get("unexpected_index_list") or [])[:20],
+            "exception": (item.exception_info or {}).get("exception_message")
+            if (item.exception_info or {}).get("raised_exception") else None,
+        })
+    return {"suite": suite_name, "success": result.success,
+            "statistics": dict(result.statistics), "results": items}
+
+
 class Gate:
-    """Runs the suites of a catalog on a set of tables inside one ephemeral GX context."""
+    """Runs the suites of a catalog on a set of tables; each call gets its own ephemeral GX context."""
 
     def __init__(self, catalog: Catalog | None = None) -> None:
         self.catalog = catalog or load_catalog()
         _quiet_gx()
-        self.context = gx.get_context(mode="ephemeral")
-        self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-        self._asset = self.context.data_sources.add_pandas("policytrace").add_dataframe_asset("tables")
-        self._batch = self._asset.add_batch_definition_whole_dataframe("whole_table")
 
-    def _run(self, suite_name: str, expectations: list[gxe.Expectation], data: pd.DataFrame,
-             key: list[str]) -> tuple[list[Failure], dict[str, Any]]:
-        suite = self.context.suites.add_or_update(gx.ExpectationSuite(name=suite_name))
-        for expectation in expectations:
-            suite.add_expectation(expectation)
-        batch = self._batch.get_batch(batch_parameters={"dataframe": data})
-        result = batch.validate(suite, result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": key,
-            "partial_unexpected_count": EXAMPLES_SHOWN, "return_unexpected_index_query": False,
-        })
-        failures = []
-        for item in result.results:
-            if item.success:
-                continue
-            config = item.expectation_config
-            res = item.result or {}
-            examples = [
-                "/".join(str(row.get(k)) for k in key)
-                for row in (res.get("unexpected_index_list") or [])[:EXAMPLES_SHOWN]
-                if isinstance(row, dict)
-            ]
-            detail = None
-            if item.exception_info and item.exception_info.get("raised_exception"):
-                detail = str(item.exception_info.get("exception_message"))
-            elif "observed_value" in res and not examples:
-                detail = f"observed {res['observed_value']!r}"
-            failures.append(Failure(
-                suite=suite_name, check=(config.meta or {}).get("check", config.type),
-                column=config.kwargs.get("column"),
-                unexpected_count=res.get("unexpected_count"), examples=examples, detail=detail))
-        return failures, result.describe_dict() if hasattr(result, "describe_dict") else json.loads(
-            result.describe())
-
-    def validate(self, tables: dict[str, pl.DataFrame], topic: Topic,
-                 baseline: dict[str, int] | None = None) -> GateReport:
-        """Validate every table and the cross-table integrity; nothing is raised, all is reported."""
-        started = time.perf_counter()
-        failures: list[Failure] = []
-        results: list[dict[str, Any]] = []
-        count = 0
-        missing = [name for name in self.catalog.tables if name not in tables]
-        if missing:
-            failures.append(Failure("release", "all_tables_present", None, None, detail=f"missing {missing}"))
-            return GateReport(False, failures, [], 0, {}, time.perf_counter() - started)
+    def _suites(self, tables: dict[str, pl.DataFrame], topic: Topic, baseline: dict[str, int] | None):
+        """(suite name, expectations, pandas frame, key) for every table and its integrity checks."""
         for spec in self.catalog:
-            frame = tables[spec.name]
             key = list(spec.primary_key)
-            expectations = table_expectations(spec, topic, tables, (baseline or {}).get(spec.name))
-            count += len(expectations)
-            found, result = self._run(spec.name, expectations, to_pandas_for_gx(spec, frame), key)
-            failures += found
-            results.append(result)
-            checks = integrity_frame(spec, tables)
+            yield (spec.name, table_expectations(spec, topic, tables, (baseline or {}).get(spec.name)),
+                   to_pandas_for_gx(spec, tables[spec.name]), key, None)
+            try:
+                checks = integrity_frame(spec, tables)
+            except pl.exceptions.PolarsError as exc:
+                # Malformed tables (a missing column, a wrong type) already fail the table suite.
+                yield f"{spec.name}.integrity", [], None, key, str(exc).splitlines()[0]
+                continue
             if checks is not None:
                 integrity = [
                     _named(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=[True]), name)
                     for name in checks.columns if name not in key
                 ]
-                count += len(integrity)
-                found, result = self._run(f"{spec.name}.integrity", integrity,
-                                          to_pandas_for_gx(None, checks), key)
-                failures += found
-                results.append(result)
+                yield f"{spec.name}.integrity", integrity, to_pandas_for_gx(None, checks), key, None
+
+    def validate(self, tables: dict[str, pl.DataFrame], topic: Topic,
+                 baseline: dict[str, int] | None = None, docs_dir: Path | None = None) -> GateReport:
+        """Validate every table and the cross-table integrity; nothing is raised, all is reported."""
+        started = time.perf_counter()
+        missing = [name for name in self.catalog.tables if name not in tables]
+        if missing:
+            failure = Failure("release", "all_tables_present", None, None, detail=f"missing {missing}")
+            return GateReport(False, [failure], [], 0, {}, time.perf_counter() - started)
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        if docs_dir is not None:
+            add_docs_site(context, docs_dir)
+        source = context.data_sources.add_pandas("policytrace")
+        failures: list[Failure] = []
+        results: list[dict[str, Any]] = []
+        count = 0
+        for suite_name, expectations, data, key, error in self._suites(tables, topic, baseline):
+            if error is not None:
+                failures.append(Failure(suite_name, "integrity_checks_could_run", None, None, detail=error))
+                continue
+            count += len(expectations)
+            batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("all rows")
+            suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+            checkpoint = context.checkpoints.add(gx.Checkpoint(
+                name=suite_name, validation_definitions=[definition], actions=[],
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key,
+                               "partial_unexpected_count": EXAMPLES_SHOWN,
+                               "return_unexpected_index_query": False}))
+            (result,) = checkpoint.run(batch_parameters={"dataframe": data}).run_results.values()
+            failures += _failures(suite_name, result, key)
+            results.append(_compact_result(suite_name, result))
+        if docs_dir is not None:
+            context.build_data_docs()
+            make_docs_offline(docs_dir)
         return GateReport(
             success=not failures, failures=failures, results=results, expectation_count=count,
             row_counts={name: frame.height for name, frame in tables.items()},
             seconds=time.perf_counter() - started,
         )
+
+
+def _failures(suite_name: str, result: Any, key: list[str]) -> list[Failure]:
+    failures = []
+    for item in result.results:
+        if item.success:
+            continue
+        config = item.expectation_config
+        res = item.result or {}
+        examples = [
+            "/".join(str(row.get(k)) for k in key)
+            for row in (res.get("unexpected_index_list") or [])[:EXAMPLES_SHOWN]
+            if isinstance(row, dict)
+        ]
+        detail = None
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            detail = str(item.exception_info.get("exception_message"))
+        elif res.get("observed_value") is not None and not examples:
+            detail = f"observed {res['observed_value']!r}"
+        failures.append(Failure(
+            suite=suite_name, check=(config.meta or {}).get("check", config.type),
+            column=config.kwargs.get("column"),
+            unexpected_count=res.get("unexpected_count"), examples=examples, detail=detail))
+    return failures
 
 
 def _json_default(value: Any) -> Any:

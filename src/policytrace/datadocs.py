@@ -1,0 +1,88 @@
+"""GX Data Docs that open offline: built into a chosen folder, then stripped of every network fetch."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+# GX's pages pull Bootstrap, jQuery, Font Awesome and Vega from CDNs and a logo from S3 (which
+# reports the visit). We drop every external script and stylesheet, inline the logo, and add a
+# small stylesheet so the pages stay readable as plain HTML.
+_EXTERNAL_TAG = re.compile(
+    r"<script\b[^>]*\bsrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>"
+    r"|<link\b[^>]*\bhref=[\"']https?://[^\"']*[\"'][^>]*>",
+    re.IGNORECASE,
+)
+_ANY_SCRIPT = re.compile(r"<script\b(?![^>]*application/json)[^>]*>.*?</script>", re.IGNORECASE | re.DOTALL)
+_EXTERNAL_IMAGE = re.compile(r"(<img\b[^>]*?\bsrc=)[\"']https?://[^\"']*[\"']", re.IGNORECASE)
+_CSS_URL = re.compile(r"url\(\s*['\"]?https?://[^)]*\)", re.IGNORECASE)
+_FOOTER = re.compile(r"<footer>.*?</footer>", re.IGNORECASE | re.DOTALL)  # a tracking newsletter link
+_INTEGRITY = re.compile(r"\s(?:integrity|crossorigin)=\"[^\"]*\"")
+_FETCHED = re.compile(r"<(?!a\b)(\w+)\b[^>]*?\b(?:src|href)=[\"'](https?://[^\"']+)", re.IGNORECASE)
+_MARK = "<!-- policytrace: offline -->"
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1rem 2rem;color:#222}
+.collapse{display:block!important}.modal,.modal-backdrop,.btn-group,.ge-action-card{display:none!important}
+.sticky-top,.sticky,.navbar,.ge-breadcrumbs,nav{position:static!important}
+.ge-breadcrumbs{display:block!important;margin:0 0 1rem 0}
+table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}
+i.fas,i.far{font-style:normal}.fa-check-circle::before{content:"\\2714";color:#1a7f37}
+.fa-times::before{content:"\\2718";color:#cf222e}.fa-exclamation-triangle::before{content:"\\26A0"}
+.text-success{color:#1a7f37}.text-danger{color:#cf222e}
+"""
+
+
+def add_docs_site(context: Any, folder: Path) -> None:
+    """Register a filesystem Data Docs site in `folder` on a GX context."""
+    context.add_data_docs_site(
+        site_name="policytrace",
+        site_config={
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                              "base_directory": str(folder)},
+        },
+    )
+
+
+def external_fetches(html: str) -> list[str]:
+    """URLs a browser would fetch on opening the page (links to click are not fetches)."""
+    found = [match.group(2) for match in _FETCHED.finditer(html)]
+    return found + re.findall(r"url\(\s*['\"]?(https?://[^)'\"]+)", html)
+
+
+def make_docs_offline(folder: Path) -> None:
+    """Rewrite every page of a Data Docs site so that it loads nothing from the network."""
+    _rewrite_pages(folder)
+    # Fonts and tutorial animations are 5 MB per site; the pages read fine without them.
+    for heavy in ("fonts", "images"):
+        shutil.rmtree(folder / "static" / heavy, ignore_errors=True)
+
+
+def _rewrite_pages(folder: Path) -> None:
+    logo = folder / "static" / "images" / "logo-long.png"
+    logo_uri = ("data:image/png;base64," + base64.b64encode(logo.read_bytes()).decode()
+                if logo.exists() else "")
+    pages = sorted(folder.rglob("*.html"))
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        if _MARK in html:
+            continue
+        html = _EXTERNAL_TAG.sub("", html)
+        # The index is drawn by JavaScript from CDN libraries; without them we list the pages.
+        html = _ANY_SCRIPT.sub("", html)
+        html = _INTEGRITY.sub("", html)
+        html = _FOOTER.sub("", html)
+        html = _EXTERNAL_IMAGE.sub(lambda m: f'{m.group(1)}"{logo_uri}"', html)
+        html = _CSS_URL.sub("none", html)
+        if page == folder / "index.html":
+            links = "".join(
+                f'<li><a href="{p.relative_to(folder).as_posix()}">{p.relative_to(folder).as_posix()}</a></li>'
+                for p in pages if p != page and "static" not in p.parts)
+            html = html.replace("<body>", f"<body><h2>Validation results</h2><ul>{links}</ul>", 1)
+        html = html.replace("</head>", f"{_MARK}<style>{_STYLE}</style></head>", 1)
+        page.write_text(html, encoding="utf-8")

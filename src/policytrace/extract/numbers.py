@@ -1,0 +1,208 @@
+"""Numbers in text: digits and number words, ranges, vague amounts, approximation and what is counted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from policytrace.extract.lexicon import NUMBER_WORDS
+
+_SMALL = {w: v for w, v in NUMBER_WORDS.items() if w not in ("a", "an", "hundred", "dozen")}
+_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
+           "k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
+TIME_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
+              "months": "month", "year": "year", "years": "year", "hour": "hour", "hours": "hour",
+              "minute": "minute", "minutes": "minute"}
+_MONEY_WORDS = {"rouble": "RUB", "roubles": "RUB", "ruble": "RUB", "rubles": "RUB", "dollar": "USD",
+                "dollars": "USD", "euro": "EUR", "euros": "EUR", "hryvnia": "UAH", "hryvnias": "UAH"}
+_CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "₽": "RUB", "£": "GBP"}
+# Words that end the noun phrase after a number ("50,000 prisoners were sent": stop at "were").
+_PHRASE_STOP = set("""of in at on for to from with by who whom whose which that had have has were was
+are is be been being will would could can may might should and or but than as since left ago
+later earlier before after into per each more fewer less out off up down over under about around
+behind across through during between among against without within so if when while where
+because although though not no said says say told according the a an his her their its our your
+this these those it they he she we i you them him there here then also just only still already
+even again back""".split())
+_APPROXIMATE = re.compile(
+    r"(?:about|around|roughly|some|nearly|almost|approximately|up to|more than|over|at least|"
+    r"fewer than|less than|under|close to|closer to|an estimated|estimated|as many as|"
+    r"at most|upwards of|just over|just under|well over)\s+$", re.IGNORECASE)
+_REFERENCE_WORDS = {"no", "no.", "number", "article", "line", "part", "section", "chapter",
+                    "colony", "#", "page", "route", "bus", "tram", "gate", "unit", "room", "flight"}
+
+_WORD_NUMBER = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|"
+                r"four|five|six|seven|eight|nine))?|" + "|".join(sorted(_SMALL, key=len, reverse=True))
+                + r")")
+_DIGITS = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_SCALE = r"(?:\s*(?:hundred|thousand|million|billion|k|m|bn)\b)?"
+_AMOUNT = rf"(?:[$€₽£]\s?)?(?:{_DIGITS}|\b{_WORD_NUMBER}\b)(?:\s+dozen\b)?{_SCALE}"
+_NUMBER = re.compile(
+    rf"""
+    (?P<vague>\b(?:tens|hundreds)\s+of\s+thousands\b|\b(?:thousands|hundreds|dozens)(?=\s+of\b))
+  | (?P<half>\bhalf\s+a\s+year\b)
+  | (?P<article>\b(?<=for\s)(?:a|one)(?=\s+(?:year|month|week)\b))
+  | (?P<dozen>\b(?:a|two|three|four|several)\s+dozen\b)
+  | \bbetween\s+(?P<low>{_AMOUNT})\s+and\s+(?P<high>{_AMOUNT})(?=\W)
+  | (?:\bfrom\s+)?(?P<low2>{_AMOUNT})\s*(?:-|–|to)\s*(?P<high2>{_AMOUNT})(?=\W)
+  | (?P<single>{_AMOUNT})
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_VAGUE_BOUNDS = {"tens of thousands": (20_000, 90_000), "hundreds of thousands": (200_000, 900_000),
+                 "thousands": (2_000, 9_000), "hundreds": (200, 900), "dozens": (24, 99)}
+_HEAD_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+
+
+@dataclass(frozen=True)
+class NumberMention:
+    """A number as written, its value (or range) and what it counts."""
+
+    start: int
+    end: int
+    text: str
+    unit: str | None
+    value: float | None = None
+    value_low: float | None = None
+    value_high: float | None = None
+    is_approximate: bool = False
+
+    @property
+    def is_time(self) -> bool:
+        return self.unit in ("day", "week", "month", "year", "hour", "minute")
+
+
+def parse_amount(text: str) -> float | None:
+    """The value of "50,000", "1.5 million", "twenty-three", "two dozen", "$300"."""
+    words = text.lower().replace("–", "-").strip()
+    words = re.sub(r"^[$€₽£]\s?", "", words)
+    scale = 1.0
+    scale_match = re.search(r"\s*(hundred|thousand|million|billion|k|m|bn)$", words)
+    if scale_match and not re.fullmatch(r"\s*(hundred|thousand|million|billion)", words):
+        scale = _SCALES[scale_match.group(1)]
+        words = words[:scale_match.start()]
+    if words.endswith(" dozen"):
+        scale *= 12
+        words = words[:-len(" dozen")]
+    words = words.strip()
+    if re.fullmatch(_DIGITS, words):
+        return float(words.replace(",", "")) * scale
+    total = 0
+    for part in words.split("-"):
+        if part not in NUMBER_WORDS:
+            return None
+        total += NUMBER_WORDS[part]
+    return total * scale
+
+
+def _unit_after(text: str, position: int, limit: int) -> tuple[str | None, int]:
+    """What a number counts, read from the words after it; and where that phrase ends."""
+    rest = text[position:limit]
+    hyphen = re.match(r"-(year|month|week|day)(?:-old)?\b", rest, re.IGNORECASE)
+    if hyphen:
+        return TIME_UNITS[hyphen.group(1).lower()], position + hyphen.end()
+    percent = re.match(r"\s*(%|per\s*cent|percent)", rest, re.IGNORECASE)
+    if percent:
+        return "percent", position + percent.end()
+    of_phrase = re.match(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", rest, re.IGNORECASE)
+    if of_phrase:
+        rest, position = rest[of_phrase.end():], position + of_phrase.end()
+    words, end = [], position
+    for match in _HEAD_WORD.finditer(rest):
+        gap = rest[end - position:match.start()]
+        if gap.strip() or (words and len(words) >= 3):
+            break
+        word = match.group(0)
+        lower = word.lower()
+        if lower in _PHRASE_STOP or not lower.isalpha() and "-" not in lower or word[0].isupper():
+            break
+        words.append(lower)
+        end = position + match.end()
+        if lower in TIME_UNITS or lower in _MONEY_WORDS:
+            break
+        if len(words) == 1 and lower not in _MODIFIERS:
+            break
+    if not words:
+        return None, position
+    head = words[-1]
+    if head in TIME_UNITS:
+        return TIME_UNITS[head], end
+    if head in _MONEY_WORDS:
+        return _MONEY_WORDS[head], end
+    if len(words) > 1 and words[0] not in _MODIFIERS:
+        words = words[-1:]
+    return " ".join(words), end
+
+
+# Words that may stand between a number and the noun it counts ("five other relatives").
+_MODIFIERS = set("""former other more new old male female young criminal convicted pardoned
+violent regular ukrainian russian russia's penal women's men's strict-regime separate additional
+civilian military returned recruited active""".split())
+
+
+def _is_reference(text: str, start: int) -> bool:
+    """True for numbers that are names or labels: "No. 17", "Line 2", "Article 328"."""
+    before = text[max(0, start - 12):start].split()
+    if not before:
+        return False
+    word = before[-1].lower()
+    return word in _REFERENCE_WORDS or (before[-1][:1].isupper() and word.isalpha()
+                                        and word not in ("about", "some", "nearly", "around"))
+
+
+def find_numbers(text: str, start: int, end: int,
+                 excluded: list[tuple[int, int]] = ()) -> list[NumberMention]:
+    """Numbers in text[start:end] that are amounts (not years, dates, labels or times)."""
+    mentions = []
+    for match in _NUMBER.finditer(text, start, end):
+        if any(s <= match.start() < e for s, e in excluded):
+            continue
+        written = match.group(0)
+        if re.fullmatch(r"(?:19|20)\d\d", written) or re.match(r"\d+[:.]\d\d\b", text[match.start():]):
+            continue
+        if match.lastgroup in ("single", "high2") and _is_reference(text, match.start()):
+            continue
+        prefix = _APPROXIMATE.search(text, max(start, match.start() - 16), match.start())
+        approximate = prefix is not None
+        number_start = prefix.start() if prefix else match.start()
+        if match.lastgroup == "vague":
+            low, high = _VAGUE_BOUNDS[written.lower().split()[0] if "of thousands" not in
+                                      written.lower() else written.lower()]
+            unit, phrase_end = _unit_after(text, match.end(), end)
+            if unit is None:
+                of = re.match(r"\s+of\s+", text[match.end():end])
+                if of:
+                    unit, phrase_end = _unit_after(text, match.end() + of.end(), end)
+            mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
+                                          unit, None, low, high, True))
+            continue
+        if match.lastgroup == "half":
+            mentions.append(NumberMention(match.start(), match.end(), written, "month", 6.0))
+            continue
+        if match.lastgroup == "article":
+            unit, phrase_end = _unit_after(text, match.end(), end)
+            mentions.append(NumberMention(match.start(), phrase_end, text[match.start():phrase_end],
+                                          unit, 1.0))
+            continue
+        if match.group("low") or match.group("low2"):
+            low = parse_amount(match.group("low") or match.group("low2"))
+            high = parse_amount(match.group("high") or match.group("high2"))
+            if low is None or high is None or low >= high:
+                continue
+            unit, phrase_end = _unit_after(text, match.end(), end)
+            mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
+                                          unit, None, low, high, True))
+            continue
+        value = parse_amount(written)
+        if value is None:
+            continue
+        lowered = written.lower()
+        currency = _CURRENCY_SIGNS.get(written[0])
+        unit, phrase_end = _unit_after(text, match.end(), end)
+        if currency:
+            unit = currency
+        if lowered in ("one", "a", "an") and unit not in TIME_UNITS.values():
+            continue  # "one of them", "one woman": a determiner, not an amount
+        mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
+                                      unit, value, None, None, approximate))
+    return mentions

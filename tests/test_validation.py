@@ -1,0 +1,146 @@
+"""The validation gate: suites derived from the declarations catch each fault by name, and block publishing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from policytrace.cli import app
+from policytrace.datadocs import external_fetches
+from policytrace.publish import publish, read_tables
+from policytrace.schema import load_catalog
+from policytrace.topic import load_topic
+from policytrace.validate import Gate, table_expectations
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file (and link target) below folder with its content hash."""
+    digest = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            digest[relative] = "link:" + str(path.readlink())
+        elif path.is_file():
+            digest[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, seed_release: Path) -> Path:
+    """An output folder holding one good release (copied from the seed release)."""
+    output = tmp_path_factory.mktemp("gate") / "output"
+    version = seed_release.resolve().name
+    shutil.copytree(seed_release.resolve(), output / "releases" / version)
+    (output / "latest").symlink_to(Path("releases") / version)
+    return output
+
+
+def first_row_set(frame: pl.DataFrame, column: str, value) -> pl.DataFrame:
+    index = pl.int_range(pl.len()) == 0
+    return frame.with_columns(pl.when(index).then(pl.lit(value, dtype=frame.schema[column]))
+                              .otherwise(pl.col(column)).alias(column))
+
+
+def null_actor_id(t):
+    t["actors"] = first_row_set(t["actors"], "actor_id", None)
+    return "actors", "actor_id", "not_null"
+
+
+def duplicate_mention(t):
+    t["mentions"] = pl.concat([t["mentions"], t["mentions"].head(1)])
+    return "mentions", "mention_id", "unique"
+
+
+def dangling_source(t):
+    t["mentions"] = first_row_set(t["mentions"], "source_id", "src_0000000000000000")
+    return "mentions", "source_id", "references_sources.source_id"
+
+
+def unknown_actor_type(t):
+    t["actors"] = first_row_set(t["actors"], "actor_type", "robot")
+    return "actors", "actor_type", "in_vocabulary"
+
+
+def evidence_mismatch(t):
+    t["mentions"] = first_row_set(t["mentions"], "evidence", "A sentence the document never said.")
+    return "mentions.integrity", "evidence_equals_document_text", "evidence_equals_document_text"
+
+
+def event_after_article(t):
+    assert t["events"].height, "the seed must yield events for this check"
+    t["events"] = first_row_set(t["events"], "event_date", date(2031, 1, 1))
+    t["events"] = first_row_set(t["events"], "date_start", date(2031, 1, 1))
+    t["events"] = first_row_set(t["events"], "date_end", date(2031, 1, 31))
+    return "events.integrity", "event_date_not_after_publication", "event_date_not_after_publication"
+
+
+def negative_count(t):
+    t["actors"] = first_row_set(t["actors"], "mention_count", -3)
+    return "actors", "mention_count", "at_least_1"
+
+
+@pytest.mark.parametrize("fault", [null_actor_id, duplicate_mention, dangling_source, unknown_actor_type,
+                                   evidence_mismatch, event_after_article, negative_count])
+def test_fault_is_caught_by_name_and_nothing_is_published(fault, published: Path, tmp_path: Path):
+    before = tree_digest(published)
+    tables = read_tables(published / "latest")
+    suite, column, check = fault(tables)
+    result = publish(tables, published, load_topic(), tmp_path / "report")
+    assert not result.published
+    caught = {(f.suite, f.column, f.check) for f in result.report.failures}
+    assert (suite, column, check) in caught, caught
+    failure = next(f for f in result.report.failures if f.check == check)
+    assert failure.examples, "the failing row must be named by its primary key"
+    assert tree_digest(published) == before
+    saved = json.loads((tmp_path / "report" / "validation.json").read_text())
+    assert saved["success"] is False and any(f["check"] == check for f in saved["failures"])
+    assert (tmp_path / "report" / "data_docs" / "index.html").exists()
+
+
+def test_row_count_baseline_is_enforced(published: Path, tmp_path: Path):
+    tables = read_tables(published / "latest")
+    baseline = {name: frame.height + 1 for name, frame in tables.items()}
+    report = Gate().validate(tables, load_topic(), baseline)
+    assert {f.check for f in report.failures} == {
+        f"at_least_{n}_rows_as_in_baseline" for n in baseline.values()}
+
+
+def test_suites_are_derived_from_every_declared_column():
+    topic = load_topic()
+    for spec in load_catalog():
+        expectations = table_expectations(spec, topic, {})
+        checked = {e.column for e in expectations if hasattr(e, "column")}
+        assert checked == set(spec.column_names), spec.name
+        checks = {e.meta["check"] for e in expectations}
+        assert "columns_match_declaration" in checks
+
+
+def test_published_release_carries_offline_data_docs(seed_release: Path):
+    docs = seed_release / "validation" / "data_docs"
+    pages = list(docs.rglob("*.html"))
+    assert len(pages) > 10
+    for page in pages:
+        assert external_fetches(page.read_text(encoding="utf-8")) == [], page
+    results = json.loads((seed_release / "validation" / "validation.json").read_text())
+    assert results["success"] is True and results["expectation_count"] > 100
+
+
+def test_validate_command_reports_failures(published: Path, tmp_path: Path):
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", str(published / "latest")])
+    assert ok.exit_code == 0, ok.output
+    broken = tmp_path / "broken"
+    shutil.copytree(published / "latest", broken)
+    actors = pl.read_parquet(broken / "actors.parquet")
+    first_row_set(actors, "actor_type", "robot").write_parquet(broken / "actors.parquet")
+    bad = runner.invoke(app, ["validate", str(broken), "--report-dir", str(tmp_path / "r")])
+    assert bad.exit_code == 1
+    assert "actors.actor_type: in_vocabulary" in bad.output
+    assert (tmp_path / "r" / "validation.json").exists()

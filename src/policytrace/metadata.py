@@ -89,6 +89,7 @@ def datapackage(catalog: Catalog, topic: Topic, version: str, files: dict[str, d
     for spec in catalog:
         csv_info = files[f"{spec.name}.csv"]
         resources.append({
+            "profile": "tabular-data-resource",
             "name": spec.name,
             "title": spec.title,
             "description": spec.description,

@@ -74,3 +74,24 @@ def write_csv(spec: TableSpec, frame: pl.DataFrame, path: Path) -> None:
 def read_parquet(spec: TableSpec, path: Path) -> pl.DataFrame:
     """Read a published Parquet table back into the declared polars types."""
     return spec.conform(pl.read_parquet(path))
+
+
+def read_csv(spec: TableSpec, path: Path) -> pl.DataFrame:
+    """Read a published CSV back into the declared types, undoing the formula neutralisation."""
+    frame = pl.read_csv(path, infer_schema=False, null_values=[""])
+    columns = []
+    for f in spec.fields:
+        column = pl.col(f.name)
+        if f.type in ("string", "category"):
+            column = column.map_elements(restore_formula, return_dtype=pl.String)
+        elif f.type == "date":
+            column = column.str.to_date("%Y-%m-%d")
+        elif f.type == "datetime":
+            column = column.str.to_datetime(CSV_DATETIME_FORMAT, time_unit="us", time_zone="UTC")
+        elif f.type == "boolean":
+            column = column.replace_strict({"true": True, "false": False}, default=None,
+                                           return_dtype=pl.Boolean)
+        else:
+            column = column.cast(f.polars_type)
+        columns.append(column.alias(f.name))
+    return frame.select(columns)

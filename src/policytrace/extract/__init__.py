@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from policytrace.extract.baseline import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_document
+from policytrace.extract.extractor import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_document
 
 __all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "extract_document"]

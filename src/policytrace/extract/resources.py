@@ -34,6 +34,7 @@ class ConditionRule:
     condition_type: str
     context: str | None
     takes_duration: bool
+    group: str  # rules of one group state the same term ("freedom" and "a pardon")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     rules = {}
     for rule in condition_lexicon.get("rules", []):
         rules[rule["id"]] = ConditionRule(rule["id"], rule["type"], rule.get("context"),
-                                          rule.get("value") == "duration")
+                                          rule.get("value") == "duration",
+                                          rule.get("group", rule["id"]))
         _add_phrases(conditions, rule["id"], rule["phrases"])
     contexts = {name: (spec.get("window", 0), frozenset(w.lower() for w in spec["words"]))
                 for name, spec in condition_lexicon.get("contexts", {}).items()}

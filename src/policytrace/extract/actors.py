@@ -1,0 +1,341 @@
+"""Actor mentions: registry names and roles, unregistered people, organisations and groups, coreference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spacy.tokens import Doc
+
+from policytrace.extract.resources import CompiledTopic, KnownActor
+from policytrace.extract.text import Sentence, SentenceIndex
+from policytrace.ids import normalise_name
+
+_CONNECTORS = {"of", "for", "the", "&", "'", "’"}
+_SPEECH = {"said", "says", "told", "tells", "added", "wrote", "claimed", "reported", "argued",
+           "insisted", "warned", "explained", "confirmed", "denied", "noted", "stated", "announced"}
+_KIN = {"husband", "wife", "son", "daughter", "mother", "father", "brother", "sister", "partner",
+        "widow", "nephew", "niece", "uncle", "aunt", "grandson", "granddaughter"}
+_PLACE_WORDS = {"region", "oblast", "street", "quay", "park", "bridge", "square", "road", "city",
+                "district", "province", "river", "sea", "coast", "island", "port", "airport",
+                "arena", "stadium", "station", "village", "town", "krai", "republic", "area"}
+_PLACE_PREPOSITIONS = {"in", "at", "near", "around", "from", "to", "into", "across", "outside",
+                       "towards", "toward", "via", "through", "over", "between"}
+# Capitalised words that start sentences or headings and never begin a name.
+_NOT_NAMES = {"the", "a", "an", "in", "on", "at", "for", "but", "and", "or", "if", "when", "while",
+              "after", "before", "since", "under", "as", "with", "from", "by", "to", "of", "this",
+              "that", "these", "those", "it", "he", "she", "they", "we", "i", "you", "his", "her",
+              "their", "our", "my", "your", "its", "there", "here", "what", "who", "why", "how",
+              "where", "which", "none", "no", "not", "nobody", "one", "two", "three", "some", "many",
+              "most", "all", "both", "each", "every", "yes", "asked", "based", "following",
+              "throughout", "however", "meanwhile", "instead", "together", "according", "until",
+              "during", "explainer", "opinion", "analysis", "update", "read", "share", "written",
+              "trending", "new", "former", "several", "according", "so", "then", "now", "also",
+              "once", "even", "only", "just", "still", "again", "earlier", "later", "last",
+              "next", "today", "yesterday", "tomorrow", "mr", "ms", "mrs", "dr"}
+_MONTH_AND_DAY_NAMES = {"january", "february", "march", "april", "may", "june", "july", "august",
+                        "september", "october", "november", "december", "monday", "tuesday",
+                        "wednesday", "thursday", "friday", "saturday", "sunday"}
+_TYPE_HEADS = {"armed_group": {"group", "company"}, "ngo_or_research": {"group", "organisation",
+               "organization"}, "media_outlet": {"outlet"}, "court_or_prosecutor": {"court"}}
+
+
+@dataclass
+class Mention:
+    """An actor mention: token span, the actor it names and the words as written."""
+
+    first: int
+    last: int
+    key: str
+    name: str
+    actor_type: str
+    registered: bool
+    country: str | None = None
+    wikidata_id: str | None = None
+    aliases: tuple[str, ...] = ()
+    kind: str = "name"  # name | role | pronoun
+
+
+@dataclass
+class ActorFinder:
+    """Finds the actor mentions of one tokenised document."""
+
+    topic: CompiledTopic
+    doc: Doc
+    sentences: list[Sentence]
+    index: SentenceIndex
+    mentions: list[Mention] = field(default_factory=list)
+    heads: dict[str, set[str]] = field(default_factory=dict)  # actor key -> head nouns
+
+    def find(self) -> list[Mention]:
+        """All actor mentions of the document, in text order, without overlaps."""
+        taken = [False] * len(self.doc)
+        candidates = [*self._registry_mentions(), *self._unregistered_names(),
+                      *self._lowercase_groups()]
+        # Longest names first, the registry winning ties: "Lukas Wagner" beats the registry's
+        # "Wagner", while "Dmitry Peskov" stays the registry's Peskov.
+        candidates.sort(key=lambda m: (-(m.last - m.first), not m.registered, m.first))
+        for mention in candidates:
+            self._claim(mention, taken)
+        self.mentions.sort(key=lambda m: m.first)
+        self._resolve_short_names(taken)
+        self._resolve_role_references(taken)
+        self.mentions.sort(key=lambda m: m.first)
+        return self.mentions
+
+    def _claim(self, mention: Mention, taken: list[bool]) -> None:
+        if any(taken[mention.first:mention.last]):
+            return
+        for position in range(mention.first, mention.last):
+            taken[position] = True
+        self.mentions.append(mention)
+        self.heads.setdefault(mention.key, set()).update(
+            _TYPE_HEADS.get(mention.actor_type, set()))
+        for word in (mention.name, *mention.aliases):
+            self.heads[mention.key].update(word.lower().split())
+
+    # --- registry -------------------------------------------------------------------------
+    def _registry_mentions(self) -> list[Mention]:
+        mentions = []
+        matches = [*self.topic.actor_phrases(self.doc), *self.topic.actor_names(self.doc)]
+        for match_id, first, last in matches:
+            actor = self.topic.actors[int(self.doc.vocab.strings[match_id])]
+            mentions.append(_mention(first, last, actor, kind="name"))
+        return mentions
+
+    # --- unregistered names ---------------------------------------------------------------
+    def _unregistered_names(self) -> list[Mention]:
+        doc, topic = self.doc, self.topic
+        mentions = []
+        for first, last in self._capitalised_runs():
+            tokens = [t.text for t in doc[first:last]]
+            person_evidence = False
+            # Titles and roles before a name are not part of it ("Deputy Justice Minister ...").
+            while tokens and tokens[0].lower().rstrip(".") in topic.person_titles and len(tokens) > 1:
+                tokens.pop(0)
+                first += 1
+                person_evidence = True
+            if not tokens:
+                continue
+            actor_type = self._classify(first, last, person_evidence)
+            if actor_type is None:
+                continue
+            name = doc[first:last].text
+            if actor_type == "person" and (last - first > 4 or not all(
+                    t.is_alpha or t.text in "-'" for t in doc[first:last])):
+                continue
+            mentions.append(Mention(first, last, f"txt:{actor_type}:{normalise_name(name)}", name,
+                                    actor_type, False, kind="name"))
+        return mentions
+
+    def _is_name_token(self, position: int) -> bool:
+        token = self.doc[position]
+        text = token.text
+        if not text[:1].isupper() or not any(ch.isalpha() for ch in text):
+            return False
+        lower = text.lower()
+        if lower in _MONTH_AND_DAY_NAMES:
+            return False
+        sentence = self.index.of_token(position)
+        at_start = sentence is not None and (sentence.first == position or self.doc[position - 1].text
+                                             in {'"', "“", "(", ":"})
+        return not (at_start and lower in _NOT_NAMES)
+
+    def _capitalised_runs(self) -> list[tuple[int, int]]:
+        doc = self.doc
+        runs, position, count = [], 0, len(doc)
+        while position < count:
+            if not self._is_name_token(position):
+                position += 1
+                continue
+            start = end = position
+            while end < count:
+                if self._is_name_token(end) or doc[end].text in ("No.", "No") and end + 1 < count \
+                        and doc[end + 1].like_num:
+                    end += 1
+                    if doc[end - 1].text in ("No.", "No"):
+                        end += 1
+                    continue
+                if doc[end].lower_ in _CONNECTORS and end + 1 < count and end > start \
+                        and self._is_name_token(end + 1) and not doc[end - 1].whitespace_ == "" \
+                        or doc[end].text in ("'", "’") and end > start and end + 1 < count \
+                        and self._is_name_token(end + 1):
+                    end += 1
+                    continue
+                break
+            # A whole-capitals headline is not a name.
+            runs.append((start, end))
+            position = end + 1
+        return runs
+
+    def _classify(self, first: int, last: int, person_evidence: bool) -> str | None:
+        """The actor type of a capitalised name from its shape and context; None if not an actor."""
+        doc, topic = self.doc, self.topic
+        words = [t.lower_ for t in doc[first:last]]
+        head = words[-1]
+        if head in _PLACE_WORDS:
+            return None
+        if len(words) >= 2 and f"{words[-2]} {head}" in topic.organisation_heads:
+            return topic.organisation_heads[f"{words[-2]} {head}"]
+        if head in topic.organisation_heads and len(words) >= 2:
+            return topic.organisation_heads[head]
+        after = [t.lower_ for t in doc[last:last + 6]]
+        before = doc[first - 1].lower_ if first > 0 else ""
+        apposition = after[1:] if after[:1] == [","] else []
+        appositive_type = self._appositive_type(apposition)
+        if appositive_type:
+            return appositive_type
+        if before in topic.person_titles or before in ("named", "called"):
+            person_evidence = True
+        if before == "," and first >= 2 and doc[first - 2].lower_ in _KIN:
+            person_evidence = True  # "Tatiana Orlova's husband, Sergei,"
+        if after[:2] == ["'s", *after[1:2]] and len(after) > 1 and after[1] in _KIN:
+            person_evidence = True
+        if after[:1] and after[0] in _SPEECH or before in _SPEECH:
+            if len(words) >= 2 or person_evidence or doc[first].text in topic.first_names:
+                person_evidence = True
+            elif len(words) == 1:
+                return None
+            else:
+                return "other"
+        if doc[first].text in topic.first_names and len(words) >= 2:
+            person_evidence = True
+        if person_evidence:
+            return "person"
+        if apposition[:1] == ["which"]:
+            return "other"
+        return None
+
+    def _appositive_type(self, apposition: list[str]) -> str | None:
+        """The type an apposition gives a name: ", a lawyer who" -> person, ", a rights group" -> NGO."""
+        if not apposition:
+            return None
+        if apposition[0] in ("who", "whose"):
+            return "person"
+        if apposition[0] not in ("a", "an", "the"):
+            return None
+        topic = self.topic
+        for position, word in enumerate(apposition[1:5], start=1):
+            if word in topic.person_nouns:
+                return "person"
+            pair = " ".join(apposition[position:position + 2])
+            if pair in topic.organisation_nouns:
+                return topic.organisation_nouns[pair]
+            if word in topic.organisation_nouns:
+                return topic.organisation_nouns[word]
+            if word in (",", ".", "who", "which", "that"):
+                break
+        return None
+
+    # --- lower-case groups ----------------------------------------------------------------
+    def _lowercase_groups(self) -> list[Mention]:
+        """Groups named by origin and role: "Ukrainian officials", "Russia's independent media"."""
+        doc, topic = self.doc, self.topic
+        mentions = []
+        count = len(doc)
+        position = 0
+        while position < count:
+            token = doc[position]
+            lower = token.lower_
+            adjective = topic.group_adjectives.get(lower)
+            step = 1
+            if adjective is None and lower in topic.demonym_to_country and position + 1 < count \
+                    and doc[position + 1].lower_ == "'s":
+                adjective, step = topic.demonym_to_country[lower], 2
+            if adjective is None:
+                position += 1
+                continue
+            if step == 1 and token.text[:1].isupper():
+                adjective = token.text  # as written: "Western officials", "UN experts"
+            words = [adjective]
+            cursor = position + step
+            while cursor < count and len(words) < 4:
+                word = doc[cursor].lower_
+                pair = f"{word} {doc[cursor + 1].lower_}" if cursor + 1 < count else ""
+                if pair in topic.group_heads:
+                    words.append(doc[cursor:cursor + 2].text)
+                    mentions.append(self._group(position, cursor + 2, words, topic.group_heads[pair]))
+                    break
+                if word in topic.group_heads:
+                    words.append(doc[cursor].text)
+                    mentions.append(self._group(position, cursor + 1, words, topic.group_heads[word]))
+                    break
+                if word in topic.group_adjectives:
+                    words.append(doc[cursor].text)
+                    cursor += 1
+                    continue
+                break
+            position += 1
+        return mentions
+
+    def _group(self, first: int, last: int, words: list[str], actor_type: str) -> Mention:
+        name = " ".join(words)
+        if not name[:1].isupper() or name.split()[0].lower() in ("regional", "local", "state",
+                                                                  "independent", "senior"):
+            name = name[:1].lower() + name[1:]
+        return Mention(first, last, f"txt:{actor_type}:{normalise_name(name)}", name, actor_type,
+                       False, kind="name")
+
+    # --- coreference ----------------------------------------------------------------------
+    def _resolve_short_names(self, taken: list[bool]) -> None:
+        """A surname (or given name) alone refers to the person named in full in this document."""
+        short: dict[str, Mention] = {}
+        for mention in self.mentions:
+            if mention.actor_type == "person" and not mention.registered and \
+                    mention.last - mention.first >= 2:
+                for token in (self.doc[mention.last - 1], self.doc[mention.first]):
+                    if token.is_alpha and token.lower_ not in _NOT_NAMES:
+                        short.setdefault(token.text, mention)
+        if not short:
+            return
+        for position, token in enumerate(self.doc):
+            person = short.get(token.text)
+            if person is None or taken[position] or not token.text[:1].isupper():
+                continue
+            taken[position] = True
+            self.mentions.append(_copy(person, position, position + 1, "name"))
+        # A registry alias that is this document's surname of someone else ("Wagner" for Lukas
+        # Wagner) names that person, unless the registry actor is named unambiguously here.
+        unambiguous = {m.key for m in self.mentions if m.registered and m.last - m.first >= 2}
+        for index, mention in enumerate(self.mentions):
+            if mention.last - mention.first == 1 and mention.key not in unambiguous:
+                person = short.get(self.doc[mention.first].text)
+                if person is not None and person.key != mention.key:
+                    self.mentions[index] = _copy(person, mention.first, mention.last, "name")
+
+    def _resolve_role_references(self, taken: list[bool]) -> None:
+        """"the ministry", "the group": the latest earlier actor whose name has that head noun."""
+        doc, topic = self.doc, self.topic
+        ordered = sorted(self.mentions, key=lambda m: m.first)
+        new = []
+        for position in range(len(doc) - 1):
+            if doc[position].lower_ not in ("the", "its", "his", "their") or taken[position + 1]:
+                continue
+            noun = doc[position + 1].lower_
+            pair = f"{noun} {doc[position + 2].lower_}" if position + 2 < len(doc) else ""
+            heads = topic.role_references.get(pair) or topic.role_references.get(noun)
+            if not heads or taken[position]:
+                continue
+            end = position + (3 if pair in topic.role_references else 2)
+            target = None
+            for mention in ordered:
+                if mention.first >= position:
+                    break
+                if mention.actor_type not in ("person", "population_group", "state") and \
+                        self.heads.get(mention.key, set()) & heads:
+                    target = mention
+            if target is not None:
+                new.append(_copy(target, position, end, "role"))
+        for mention in new:
+            for index in range(mention.first, mention.last):
+                taken[index] = True
+        self.mentions.extend(new)
+
+
+def _mention(first: int, last: int, actor: KnownActor, kind: str) -> Mention:
+    return Mention(first, last, actor.key, actor.name, actor.actor_type, actor.registered,
+                   actor.country, actor.wikidata_id, actor.aliases, kind)
+
+
+def _copy(mention: Mention, first: int, last: int, kind: str) -> Mention:
+    return Mention(first, last, mention.key, mention.name, mention.actor_type, mention.registered,
+                   mention.country, mention.wikidata_id, mention.aliases, kind)

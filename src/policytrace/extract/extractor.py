@@ -1,0 +1,518 @@
+"""The rule-based extractor: sentence by sentence, type events, find their actors, dates, terms and numbers."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from spacy.tokens import Doc
+
+from policytrace.documents import Document
+from policytrace.extract.actors import ActorFinder, Mention
+from policytrace.extract.dates import DateMention, anchor, find_dates
+from policytrace.extract.model import (
+    ActorMention,
+    CitedSourceRecord,
+    ConditionRecord,
+    DateValue,
+    EventRecord,
+    Evidence,
+    Extraction,
+    QuantityRecord,
+)
+from policytrace.extract.numbers import NumberMention, find_numbers
+from policytrace.extract.resources import CompiledTopic, ConditionRule, Policy, compiled_topic
+from policytrace.extract.text import Sentence, SentenceIndex, split_sentences
+from policytrace.topic import Topic
+
+EXTRACTOR_NAME = "policytrace.rules"
+EXTRACTOR_VERSION = "1.0.0"
+
+# Event types that only make sense for documents about the topic; other documents keep the
+# generic ones (statements, complaints, legal steps, deaths, casualties, moves).
+_TOPIC_EVENT_TYPES = {"recruitment", "policy_start", "policy_change", "policy_end", "release",
+                      "combat", "mutiny", "crime"}
+_PRONOUNS = {"he", "she", "him", "her"}
+_GROUP_PRONOUNS = {"they", "it"}
+_DESCRIPTION_LIMIT = 200
+_ENDED_CUES = re.compile(r"\b(no longer|previous|old deal|used to|has ceased|discontinued|"
+                         r"scrapped|was gone|is gone|stopped|ended)\b", re.IGNORECASE)
+_IN_FORCE_CUES = re.compile(r"\b(now|new|currently|since the autumn|under the new)\b", re.IGNORECASE)
+_TIME_WINDOW_BEFORE = re.compile(r"\b(in|within|over|past|last|next|for the past|the first)\s+"
+                                 r"(?:just\s+|the\s+)?$", re.IGNORECASE)
+_TIME_WINDOW_AFTER = re.compile(r"^\s*(ago|later|earlier|before|after that|left)\b", re.IGNORECASE)
+_NUMBER_OF = re.compile(r"\b(?:number|figure|total|count)\s+of\s+(?:the\s+)?"
+                        r"((?:[a-z'-]+\s+){0,1}[a-z'-]+)", re.IGNORECASE)
+
+
+@dataclass
+class Attribution:
+    """Who a sentence attributes its content to, and the words that say so."""
+
+    cue_first: int
+    cue_last: int
+    phrase: str
+    claimant: Mention | None
+    source_name: str | None
+
+
+@dataclass
+class SentenceFacts:
+    """What one sentence yielded, kept for links between kinds (quantity -> event)."""
+
+    sentence: Sentence
+    events: list[tuple[int, int, int]] = field(default_factory=list)  # (index, first, last)
+    conditions: list[tuple[int, int, int]] = field(default_factory=list)
+    claimant: Mention | None = None
+
+
+class DocumentExtractor:
+    """Extraction of one document with a compiled topic."""
+
+    def __init__(self, document: Document, topic: CompiledTopic) -> None:
+        self.document = document
+        self.topic = topic
+        self.text = document.text
+        self.doc: Doc = topic.nlp.make_doc(self.text)
+        self.sentences = split_sentences(self.doc)
+        self.index = SentenceIndex(self.sentences)
+        self.published: date | None = _local_date(document)
+        self.extraction = Extraction(document.source_id, EXTRACTOR_NAME, EXTRACTOR_VERSION)
+        self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
+
+    def run(self) -> Extraction:
+        """Everything extracted from the document."""
+        mentions = ActorFinder(self.topic, self.doc, self.sentences, self.index).find()
+        self.mentions_by_sentence: dict[int, list[Mention]] = {}
+        for mention in mentions:
+            sentence = self.index.of_token(mention.first)
+            if sentence is not None:
+                self.mentions_by_sentence.setdefault(sentence.index, []).append(mention)
+                self.extraction.actors.append(self._actor_record(mention, sentence))
+        self.on_topic = self._is_on_topic()
+        by_label = self._matches()
+        previous_date: DateValue | None = None
+        last_person: Mention | None = None
+        last_actor: Mention | None = None
+        facts: list[SentenceFacts] = []
+        for sentence in self.sentences:
+            sentence_mentions = self.mentions_by_sentence.get(sentence.index, [])
+            dates = find_dates(self.text, sentence.start, sentence.end, self.published)
+            resolved: list[tuple[DateMention, DateValue]] = []
+            for mention in dates:
+                value = anchor(mention, previous_date)
+                if value is not None:
+                    resolved.append((mention, value))
+                    previous_date = value
+            attributions = self._attributions(sentence, by_label, sentence_mentions,
+                                              last_person, last_actor)
+            result = SentenceFacts(sentence)
+            result.claimant = next((a.claimant for a in attributions if a.claimant), None)
+            self._sentence_events(sentence, by_label, sentence_mentions, resolved, attributions,
+                                  result)
+            if self.on_topic:
+                self._sentence_conditions(sentence, by_label, result)
+                self._sentence_quantities(sentence, dates, result, facts)
+            for attribution in attributions:
+                self._cite(attribution, sentence)
+            facts.append(result)
+            for mention in sentence_mentions:
+                last_actor = mention
+                if mention.actor_type == "person":
+                    last_person = mention
+        self._merge_events()
+        return self.extraction
+
+    # --- matches ------------------------------------------------------------------------------
+    def _matches(self) -> dict[str, dict[int, list[tuple[str, int, int]]]]:
+        """Matcher hits grouped by kind and sentence: {kind: {sentence index: [(label, first, last)]}}."""
+        strings = self.doc.vocab.strings
+        grouped: dict[str, dict[int, list[tuple[str, int, int]]]] = {}
+        for kind, matcher in (("event", self.topic.events), ("attribution", self.topic.attribution),
+                              ("cue", self.topic.cues), ("condition", self.topic.conditions)):
+            hits: dict[tuple[str, int], int] = {}
+            for match_id, first, last in matcher(self.doc):
+                label = strings[match_id]
+                # Keep the shortest match per start (patterns with "*" also match longer spans).
+                if (label, first) not in hits or last < hits[(label, first)]:
+                    hits[(label, first)] = last
+            per_sentence: dict[int, list[tuple[str, int, int]]] = {}
+            for (label, first), last in sorted(hits.items(), key=lambda item: item[0][1]):
+                sentence = self.index.of_token(first)
+                if sentence is None or last > sentence.last:
+                    continue
+                per_sentence.setdefault(sentence.index, []).append((label, first, last))
+            grouped[kind] = per_sentence
+        return grouped
+
+    def _is_on_topic(self) -> bool:
+        words = {token.lower_ for token in self.doc if token.lower_ in self.topic.topic_words}
+        return len(words) >= self.topic.topic_min_hits
+
+    # --- actors -------------------------------------------------------------------------------
+    def _evidence(self, sentence: Sentence, first: int, last: int) -> Evidence:
+        span_start = self.doc[first].idx
+        end_token = self.doc[last - 1]
+        return Evidence(sentence.index, sentence.start, sentence.end, span_start,
+                        end_token.idx + len(end_token.text))
+
+    def _actor_record(self, mention: Mention, sentence: Sentence) -> ActorMention:
+        return ActorMention(
+            key=mention.key, name=mention.name, actor_type=mention.actor_type,
+            surface=self.doc[mention.first:mention.last].text,
+            evidence=self._evidence(sentence, mention.first, mention.last),
+            is_registered=mention.registered, country=mention.country,
+            wikidata_id=mention.wikidata_id, aliases=mention.aliases)
+
+    # --- attribution --------------------------------------------------------------------------
+    def _attributions(self, sentence: Sentence, by_label: dict, mentions: list[Mention],
+                      last_person: Mention | None, last_actor: Mention | None) -> list[Attribution]:
+        found = []
+        for label, first, last in by_label["attribution"].get(sentence.index, []):
+            phrase = self.doc[first:last].text
+            if label == "source_after":
+                claimant = next((m for m in mentions if last <= m.first <= last + 5), None)
+                name = None if claimant else self._noun_phrase_after(last, sentence.last)
+                if claimant or name:
+                    found.append(Attribution(first, last, phrase, claimant, name))
+                continue
+            claimant = self._speaker(first, last, sentence, mentions, last_person, last_actor)
+            if claimant is not None:
+                found.append(Attribution(first, last, phrase, claimant, None))
+        return found
+
+    def _speaker(self, first: int, last: int, sentence: Sentence, mentions: list[Mention],
+                 last_person: Mention | None, last_actor: Mention | None) -> Mention | None:
+        """The speaker of "X said" / "said X" / '"...," she said'."""
+        doc = self.doc
+        after = next((m for m in mentions if last <= m.first <= last + 1), None)
+        if after is not None and (first == sentence.first or doc[first - 1].text in
+                                  {",", '"', "”", "’", "'"}):
+            return after  # "..., said Denis Korovin"
+        before = [m for m in mentions if m.last <= first and first - m.last <= 12]
+        # The subject is the nearest actor not separated from the verb by a clause break.
+        candidates = []
+        for mention in before:
+            between = {t.text for t in doc[mention.last:first]}
+            if between & {'"', "“", "”", ";", ":"} or "said" in between:
+                continue
+            candidates.append(mention)
+        if candidates:
+            people = [m for m in candidates if m.actor_type == "person"]
+            return (people or candidates)[0] if first - candidates[-1].last > 3 else \
+                (people[-1] if people else candidates[-1])
+        previous = doc[first - 1].lower_ if first > sentence.first else ""
+        if previous in _PRONOUNS:
+            return last_person
+        if previous in _GROUP_PRONOUNS and last_actor is not None and \
+                last_actor.actor_type != "person":
+            return last_actor
+        return after
+
+    def _noun_phrase_after(self, position: int, limit: int) -> str | None:
+        """The source named after "according to" when it is no known actor ("official statistics")."""
+        words = []
+        for token in self.doc[position:min(limit, position + 5)]:
+            if token.is_punct or token.lower_ in ("and", "who", "that", "which", "in", "on", "by"):
+                break
+            words.append(token.text)
+        while words and words[0].lower() in ("the", "a", "an"):
+            words.pop(0)
+        return " ".join(words) if words and len(words) <= 4 else None
+
+    def _cite(self, attribution: Attribution, sentence: Sentence) -> None:
+        if attribution.claimant is not None:
+            name, key = attribution.claimant.name, attribution.claimant.key
+        elif attribution.source_name:
+            name, key = attribution.source_name, None
+        else:
+            return
+        self.extraction.cited_sources.append(CitedSourceRecord(
+            name=name, evidence=self._evidence(sentence, attribution.cue_first,
+                                               attribution.cue_last), actor_key=key))
+
+    # --- events -------------------------------------------------------------------------------
+    def _sentence_events(self, sentence: Sentence, by_label: dict, mentions: list[Mention],
+                         dates: list[tuple[DateMention, DateValue]],
+                         attributions: list[Attribution], result: SentenceFacts) -> None:
+        triggers = self._triggers(sentence, by_label, mentions)
+        for attribution in attributions:
+            if attribution.claimant is not None:
+                triggers.append(("statement", attribution.cue_first, attribution.cue_last))
+        seen_types: set[str] = set()
+        claimant = result.claimant
+        cues = by_label["cue"].get(sentence.index, [])
+        for event_type, first, last in sorted(triggers, key=lambda t: t[1]):
+            event_type = self._refine_type(event_type, first, last, mentions)
+            if event_type in seen_types or (not self.on_topic and event_type in _TOPIC_EVENT_TYPES):
+                continue
+            actors = self._event_actors(first, last, mentions, event_type, attributions)
+            if not actors:
+                continue
+            seen_types.add(event_type)
+            date_value = self._nearest_date(self.doc[first].idx, dates)
+            negated = any(label == "negation" and first - 4 <= cue_first < first
+                          for label, cue_first, _ in cues)
+            hedged = any(label == "hedge" and (first - 6 <= cue_first < first
+                                               or self.doc[cue_first].lower_ == "reportedly")
+                         for label, cue_first, _ in cues)
+            attribution = next((a for a in attributions if a.claimant is not None), None)
+            event_claimant = claimant.key if claimant else None
+            record = EventRecord(
+                event_type=event_type, trigger=self.doc[first:last].text,
+                description=_clip(self.text[sentence.start:sentence.end]),
+                evidence=self._evidence(sentence, first, last), date=date_value,
+                claimant_key=event_claimant,
+                attribution=attribution.phrase if attribution else None,
+                is_negated=negated, is_hedged=hedged, actors=actors)
+            result.events.append((len(self.extraction.events), first, last))
+            self.extraction.events.append(record)
+
+    def _triggers(self, sentence: Sentence, by_label: dict,
+                  mentions: list[Mention]) -> list[tuple[str, int, int]]:
+        """Event triggers of a sentence, outside actor names, longest first where they overlap."""
+        inside = set()
+        for mention in mentions:
+            inside.update(range(mention.first, mention.last))
+        candidates = []
+        for label, first, last in by_label["event"].get(sentence.index, []):
+            if any(position in inside for position in range(first, last)):
+                continue
+            before = self.doc[first - 1].lower_ if first > sentence.first else ""
+            if before in self.topic.blockers.get(label, ()):
+                continue
+            candidates.append((label, first, last))
+        candidates.sort(key=lambda c: (-(c[2] - c[1]), c[1]))
+        kept: list[tuple[str, int, int]] = []
+        for candidate in candidates:
+            if all(candidate[2] <= other[1] or candidate[1] >= other[2] for other in kept):
+                kept.append(candidate)
+        return kept
+
+    def _refine_type(self, event_type: str, first: int, last: int, mentions: list[Mention]) -> str:
+        """A death is of a named person; killings of groups are casualties."""
+        if event_type not in ("death", "casualties"):
+            return event_type
+        near = [m for m in mentions if abs(m.first - first) <= 10]
+        has_person = any(m.actor_type == "person" for m in near)
+        if event_type == "death" and not has_person:
+            return "casualties"
+        if event_type == "casualties" and has_person and not any(
+                m.actor_type == "population_group" for m in near):
+            return "death"
+        return event_type
+
+    def _event_actors(self, first: int, last: int, mentions: list[Mention], event_type: str,
+                      attributions: list[Attribution]) -> list[tuple[str, str]]:
+        actors: list[tuple[str, str]] = []
+        claimants = {a.claimant.key for a in attributions if a.claimant is not None}
+        if event_type == "statement":
+            own = next((a for a in attributions if a.cue_first == first and a.claimant), None)
+            if own is not None:
+                actors.append((own.claimant.key, "claimant"))
+        for mention in mentions:
+            if mention.key in claimants and event_type != "statement":
+                role = "claimant"
+            else:
+                role = "agent" if mention.last <= first else "target"
+            if all(mention.key != key for key, _ in actors):
+                actors.append((mention.key, role))
+        return actors
+
+    @staticmethod
+    def _nearest_date(position: int, dates: list[tuple[DateMention, DateValue]]) -> DateValue | None:
+        best, best_distance = None, None
+        for mention, value in dates:
+            distance = abs(mention.start - position)
+            if best_distance is None or distance < best_distance:
+                best, best_distance = value, distance
+        return best
+
+    def _merge_events(self) -> None:
+        """One row per event: later mentions of the same event (type, main actor, date) are dropped."""
+        kept: list[EventRecord] = []
+        remap: dict[int, int] = {}
+        for index, event in enumerate(self.extraction.events):
+            main = _main_actor(event)
+            target = None
+            for kept_index, other in enumerate(kept):
+                if other.event_type == event.event_type and _main_actor(other) == main and \
+                        _compatible(other.date, event.date):
+                    target = kept_index
+                    break
+            if target is None:
+                remap[index] = len(kept)
+                kept.append(event)
+                continue
+            remap[index] = target
+            other = kept[target]
+            if other.date is None and event.date is not None:
+                other.date = event.date
+            for actor in event.actors:
+                if all(actor[0] != key for key, _ in other.actors):
+                    other.actors.append(actor)
+        self.extraction.events = kept
+        for quantity in self.extraction.quantities:
+            if quantity.event_index is not None:
+                quantity.event_index = remap[quantity.event_index]
+
+    # --- policy conditions --------------------------------------------------------------------
+    def _sentence_conditions(self, sentence: Sentence, by_label: dict, result: SentenceFacts) -> None:
+        topic = self.topic
+        numbers = find_numbers(self.text, sentence.start, sentence.end)
+        cues = by_label["cue"].get(sentence.index, [])
+        for rule_id, first, last in by_label["condition"].get(sentence.index, []):
+            rule = topic.condition_rules[rule_id]
+            if rule.context and not self._in_context(sentence, rule.context):
+                continue
+            value = unit = None
+            if rule.takes_duration:
+                number = self._duration_at(first, last, numbers)
+                if number is None or _is_sentence_length(self.text, number):
+                    continue
+                value, unit = number.value, number.unit
+            policy = self._policy_for(sentence)
+            if self._seen_condition(policy.key, rule, value, unit):
+                continue
+            negated = any(label == "negation" and first - 3 <= cue_first < first
+                          for label, cue_first, _ in cues)
+            sentence_text = self.text[sentence.start:sentence.end]
+            status = "ended" if rule.condition_type == "termination" or _ENDED_CUES.search(
+                sentence_text) else "in_force" if _IN_FORCE_CUES.search(sentence_text) else "unknown"
+            result.conditions.append((len(self.extraction.conditions), first, last))
+            self.extraction.conditions.append(ConditionRecord(
+                policy_key=policy.key, policy_name=policy.name,
+                condition_type=rule.condition_type, description=_clip(sentence_text),
+                evidence=self._evidence(sentence, first, last), value=value, unit=unit,
+                status=status, is_negated=negated))
+            self._condition_keys.add((policy.key, rule.group, value, unit))
+
+    def _seen_condition(self, policy_key: str, rule: ConditionRule, value: float | None,
+                        unit: str | None) -> bool:
+        # A document states a term once per policy; repeats of "six months" are the same term.
+        return (policy_key, rule.group, value, unit) in self._condition_keys
+
+    def _in_context(self, sentence: Sentence, context: str) -> bool:
+        window, words = self.topic.contexts[context]
+        for index in range(max(0, sentence.index - window), sentence.index + 1):
+            other = self.sentences[index]
+            if any(token.lower_ in words for token in self.doc[other.first:other.last]):
+                return True
+        return False
+
+    def _duration_at(self, first: int, last: int, numbers: list[NumberMention]) -> NumberMention | None:
+        start, end = self.doc[first].idx, self.doc[last - 1].idx + len(self.doc[last - 1].text)
+        for number in numbers:
+            if number.is_time and number.value is not None and number.start < end and \
+                    number.end > start:
+                return number
+        return None
+
+    def _policy_for(self, sentence: Sentence) -> Policy:
+        """The policy whose cue words the sentence (or its paragraph, or the document) uses most."""
+        policies = self.topic.policies
+        scopes = [range(sentence.first, sentence.last)]
+        paragraph = [s for s in self.sentences if s.paragraph == sentence.paragraph
+                     and s.index < sentence.index][-3:]
+        if paragraph:
+            scopes.append(range(paragraph[0].first, sentence.first))
+        scopes.append(range(0, len(self.doc)))
+        for scope in scopes:
+            counts: Counter[str] = Counter()
+            for position in scope:
+                word = self.doc[position].lower_
+                for policy in policies:
+                    if word in policy.cues:
+                        counts[policy.key] += 1
+            if counts:
+                ranked = counts.most_common(2)
+                if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+                    return next(p for p in policies if p.key == ranked[0][0])
+        return policies[0]
+
+    # --- quantities ---------------------------------------------------------------------------
+    def _sentence_quantities(self, sentence: Sentence, dates: list[DateMention],
+                             result: SentenceFacts, facts: list[SentenceFacts]) -> None:
+        excluded = [(d.start, d.end) for d in dates]
+        text = self.text
+        for number in find_numbers(text, sentence.start, sentence.end, excluded):
+            if number.is_time and (_TIME_WINDOW_BEFORE.search(text, max(0, number.start - 20),
+                                                              number.start)
+                                   or _TIME_WINDOW_AFTER.search(text[number.end:number.end + 14])):
+                continue
+            unit = number.unit or self._implied_unit(sentence, number, facts)
+            if unit is None:
+                continue
+            event_index = _nearest(result.events, self.doc, number.start)
+            condition_index = _nearest(result.conditions, self.doc, number.start)
+            evidence = Evidence(sentence.index, sentence.start, sentence.end, number.start, number.end)
+            self.extraction.quantities.append(QuantityRecord(
+                text=number.text, unit=unit, evidence=evidence, value=number.value,
+                value_low=number.value_low, value_high=number.value_high,
+                is_approximate=number.is_approximate,
+                claimant_key=result.claimant.key if result.claimant else None,
+                event_index=event_index, condition_index=condition_index))
+
+    def _implied_unit(self, sentence: Sentence, number: NumberMention,
+                      facts: list[SentenceFacts]) -> str | None:
+        """The unit of a bare number: "the number of convicts ... at about 40,000"."""
+        before = self.text[sentence.start:number.start]
+        matches = list(_NUMBER_OF.finditer(before))
+        if matches:
+            return matches[-1].group(1).lower()
+        for quantity in reversed(self.extraction.quantities):
+            if quantity.evidence.sentence_index >= sentence.index - 1:
+                return quantity.unit
+            break
+        return None
+
+
+def _nearest(items: list[tuple[int, int, int]], doc: Doc, position: int) -> int | None:
+    best, best_distance = None, None
+    for index, first, _last in items:
+        distance = abs(doc[first].idx - position)
+        if best_distance is None or distance < best_distance:
+            best, best_distance = index, distance
+    return best
+
+
+def _main_actor(event: EventRecord) -> str | None:
+    for key, role in event.actors:
+        if role == "claimant" and event.event_type == "statement":
+            return key
+    for key, role in event.actors:
+        if role == "agent":
+            return key
+    return event.actors[0][0] if event.actors else None
+
+
+def _compatible(left: DateValue | None, right: DateValue | None) -> bool:
+    if left is None or right is None:
+        return True
+    return left.start <= right.end and right.start <= left.end
+
+
+def _is_sentence_length(text: str, number: NumberMention) -> bool:
+    """A prison term or an age, not a term of service: "15 years of his sentence", "34-year-old"."""
+    after = text[number.end:number.end + 30].lower()
+    return bool(re.match(r"\s*(of (his|her|their) (sentence|term)|left to serve|sentence|-old|old\b|"
+                         r"in prison|behind bars|ago)", after)) or "-old" in number.text
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _DESCRIPTION_LIMIT else text[:_DESCRIPTION_LIMIT - 1].rstrip() + "…"
+
+
+def _local_date(document: Document) -> date | None:
+    """The publication date as the publisher's calendar shows it (local time when known)."""
+    local = document.published_local
+    if local and re.match(r"\d{4}-\d{2}-\d{2}", local):
+        return date.fromisoformat(local[:10])
+    return document.published_at.date() if document.published_at else None
+
+
+def extract_document(document: Document, topic: Topic) -> Extraction:
+    """Actors, events, policy conditions, quantities and cited sources of one document."""
+    return DocumentExtractor(document, compiled_topic(topic)).run()

@@ -1,0 +1,203 @@
+"""Releases analysts can trust: reproducible, stable ids, atomic, spreadsheet-safe, well described."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+from frictionless import validate as frictionless_validate
+from typer.testing import CliRunner
+
+from policytrace.cli import app
+from policytrace.pipeline import run_in_process
+from policytrace.publish import read_tables
+from policytrace.schema import load_catalog
+from policytrace.writers import read_csv, read_parquet
+from tests.conftest import FIXTURES, ROOT, SEEDS
+
+ID_COLUMNS = {"sources": "source_id", "actors": "actor_id", "events": "event_id",
+              "policy_conditions": "condition_id", "quantities": "quantity_id", "mentions": "mention_id"}
+
+
+def build(inputs: Path, output: Path):
+    summary = run_in_process(inputs, output)
+    assert summary.published, summary.failures
+    return output / "latest"
+
+
+def inputs_with(tmp_path: Path, *extra: Path) -> Path:
+    folder = tmp_path / "inputs"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", folder)
+    for path in extra:
+        shutil.copy(path, folder)
+    return folder
+
+
+def test_two_builds_are_byte_identical(seed_release: Path, tmp_path: Path):
+    again = build(SEEDS, tmp_path / "out")
+    assert again.resolve().name == seed_release.resolve().name  # same content, same version
+    for spec in load_catalog():
+        assert (again / f"{spec.name}.csv").read_bytes() == (seed_release / f"{spec.name}.csv").read_bytes()
+        assert pq.read_table(again / f"{spec.name}.parquet").equals(
+            pq.read_table(seed_release / f"{spec.name}.parquet"))
+    for name in ("datapackage.json", "croissant.json", "DATA_DICTIONARY.md", "CHANGELOG.md"):
+        assert (again / name).read_bytes() == (seed_release / name).read_bytes(), name
+
+
+def test_parquet_uses_logical_types(seed_release: Path):
+    schema = pq.read_schema(seed_release / "sources.parquet")
+    assert str(schema.field("published_at").type) == "timestamp[us, tz=UTC]"
+    assert str(schema.field("text_length").type) == "int64"
+    assert str(schema.field("source_type").type).startswith("dictionary<values=string")
+    assert str(pq.read_schema(seed_release / "events.parquet").field("event_date").type) == "date32[day]"
+    metadata = pq.ParquetFile(seed_release / "mentions.parquet").metadata
+    column = metadata.row_group(0).column(0)
+    assert column.compression == "ZSTD" and column.statistics is not None
+
+
+def test_every_table_loads_the_same_from_both_formats_in_polars_pandas_and_duckdb(seed_release: Path):
+    connection = duckdb.connect()
+    for spec in load_catalog():
+        parquet_path, csv_path = seed_release / f"{spec.name}.parquet", seed_release / f"{spec.name}.csv"
+        from_parquet = read_parquet(spec, parquet_path)
+        assert read_csv(spec, csv_path).equals(from_parquet), spec.name
+        key = spec.primary_key[0]
+        expected_keys = sorted(from_parquet.get_column(key).to_list())
+        pandas_parquet = pd.read_parquet(parquet_path)
+        pandas_csv = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+        assert list(pandas_parquet.columns) == list(pandas_csv.columns) == spec.column_names
+        assert sorted(pandas_csv[key]) == sorted(pandas_parquet[key]) == expected_keys
+        for source in (f"read_parquet('{parquet_path}')", f"read_csv('{csv_path}', all_varchar=true)"):
+            rows = connection.execute(f"SELECT {key} FROM {source} ORDER BY {key}").fetchall()
+            assert [r[0] for r in rows] == expected_keys, (spec.name, source)
+
+
+def test_csv_is_rfc4180_utf8_with_lf_and_header(seed_release: Path):
+    for spec in load_catalog():
+        data = (seed_release / f"{spec.name}.csv").read_bytes()
+        assert b"\r\n" not in data and data.endswith(b"\n")
+        header = data.decode("utf-8").split("\n", 1)[0]
+        assert header == ",".join(spec.column_names)
+
+
+def test_datapackage_validates_with_frictionless(seed_release: Path):
+    report = frictionless_validate(seed_release / "datapackage.json")
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    package = json.loads((seed_release / "datapackage.json").read_text())
+    assert package["version"] == seed_release.resolve().name
+    assert package["licenses"] and package["contributors"] and package["sources"]
+    events = next(r for r in package["resources"] if r["name"] == "events")
+    assert events["schema"]["primaryKey"] == ["event_id"]
+    assert {"fields": ["source_id"], "reference": {"resource": "sources", "fields": ["source_id"]}} in \
+        events["schema"]["foreignKeys"]
+    assert events["hash"].startswith("sha256:") and events["bytes"] > 0
+
+
+def test_frictionless_catches_a_tampered_file(seed_release: Path, tmp_path: Path):
+    copy = tmp_path / "copy"
+    shutil.copytree(seed_release.resolve(), copy)
+    with open(copy / "actors.csv", "a", encoding="utf-8") as handle:
+        handle.write("act_zzz,Nobody,robot,,,,true,1,1\n")
+    assert not frictionless_validate(copy / "datapackage.json").valid
+
+
+def test_croissant_describes_every_file_and_field(seed_release: Path):
+    croissant = json.loads((seed_release / "croissant.json").read_text())
+    assert croissant["@type"] == "sc:Dataset" and croissant["conformsTo"].startswith("http://mlcommons.org/croissant/1.")
+    files = {d["contentUrl"]: d for d in croissant["distribution"]}
+    sums = dict(reversed(line.split("  ")) for line in (seed_release / "SHA256SUMS").read_text().splitlines())
+    for spec in load_catalog():
+        for suffix in ("csv", "parquet"):
+            assert files[f"{spec.name}.{suffix}"]["sha256"] == sums[f"{spec.name}.{suffix}"]
+        record_set = next(r for r in croissant["recordSet"] if r["name"] == spec.name)
+        assert [f["name"] for f in record_set["field"]] == spec.column_names
+
+
+def test_checksums_cover_every_file(seed_release: Path):
+    listed = {line.split("  ")[1] for line in (seed_release / "SHA256SUMS").read_text().splitlines()}
+    present = {p.relative_to(seed_release.resolve()).as_posix()
+               for p in seed_release.resolve().rglob("*") if p.is_file() and p.name != "SHA256SUMS"}
+    assert listed == present
+
+
+def test_adding_an_unrelated_document_changes_no_existing_id(seed_release: Path, tmp_path: Path):
+    bigger = build(inputs_with(tmp_path, FIXTURES / "release" / "unrelated_tram.json"), tmp_path / "out")
+    for table, column in ID_COLUMNS.items():
+        before = set(pl.read_parquet(seed_release / f"{table}.parquet").get_column(column))
+        after = set(pl.read_parquet(bigger / f"{table}.parquet").get_column(column))
+        assert before <= after, table
+    changelog = (bigger / "CHANGELOG.md").read_text()
+    assert "First release" in changelog
+
+
+def test_changed_document_is_a_changed_row_with_the_same_id(tmp_path: Path):
+    article = json.loads((FIXTURES / "release" / "unrelated_tram.json").read_text())
+    inputs = inputs_with(tmp_path)
+    (inputs / "tram.json").write_text(json.dumps(article))
+    first = build(inputs, tmp_path / "out").resolve()
+    article["text"] = article["text"].replace("six weeks", "eight weeks")
+    (inputs / "tram.json").write_text(json.dumps(article))
+    second = build(inputs, tmp_path / "out").resolve()
+    assert first != second and first.exists()  # the old release stays as it was
+    source_id = pl.read_parquet(first / "sources.parquet").filter(
+        pl.col("url") == article["url"]).get_column("source_id").item()
+    changelog = (second / "CHANGELOG.md").read_text()
+    assert f"Compared with release `{first.name}`" in changelog
+    assert "### sources" in changelog and f"changed: `{source_id}`" in changelog
+    result = CliRunner().invoke(app, ["diff", str(first), str(second)])
+    assert result.exit_code == 0 and f"changed: `{source_id}`" in result.output
+
+
+def test_formula_cells_are_neutralised_in_csv_only(tmp_path: Path):
+    latest = build(inputs_with(tmp_path, FIXTURES / "release" / "formula_title.json"), tmp_path / "out")
+    parquet = pl.read_parquet(latest / "sources.parquet").filter(pl.col("url").str.contains("cold-night"))
+    assert parquet["title"].item().startswith("=HYPERLINK")
+    assert parquet["author"].item() == "+Weather Desk"
+    raw = pl.read_csv(latest / "sources.csv", infer_schema=False).filter(pl.col("url").str.contains("cold-night"))
+    assert raw["title"].item().startswith("'=HYPERLINK") and raw["author"].item() == "'+Weather Desk"
+    text = pl.read_csv(latest / "document_texts.csv", infer_schema=False)
+    assert any(t.startswith("'-5 degrees") for t in text["text"])
+
+
+def snapshot(latest: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in latest.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("point", ["after_tables", "before_release_rename", "after_release_rename",
+                                   "before_latest_swap"])
+def test_kill_while_publishing_leaves_latest_on_previous_release(point: str, tmp_path: Path):
+    output = tmp_path / "out"
+    previous = build(SEEDS, output).resolve()
+    before = snapshot(output / "latest")
+    inputs = inputs_with(tmp_path, FIXTURES / "release" / "unrelated_tram.json")
+    code = (f"from pathlib import Path; from policytrace.pipeline import run_in_process; "
+            f"run_in_process(Path({str(inputs)!r}), Path({str(output)!r}))")
+    process = subprocess.run([sys.executable, "-c", code], env={**os.environ, "POLICYTRACE_KILL_AT": point},
+                             capture_output=True, timeout=300)
+    assert process.returncode == -9, process.stderr.decode()[-2000:]
+    assert (output / "latest").resolve() == previous
+    assert snapshot(output / "latest") == before
+    assert read_tables(output / "latest")["sources"].height >= 1
+    # The next run cleans up and publishes normally.
+    assert build(inputs, output).resolve() != previous
+    assert not list(output.glob(".staging-*")) and not list(output.glob(".latest-*"))
+
+
+def test_shipped_dataset_matches_a_rebuild_from_seeds(seed_release: Path):
+    shipped = ROOT / "output" / "latest"
+    assert shipped.exists(), "output/latest is missing: run `policytrace run` and commit output/"
+    for spec in load_catalog():
+        rebuilt = pl.read_parquet(seed_release / f"{spec.name}.parquet")
+        committed = pl.read_parquet(shipped / f"{spec.name}.parquet")
+        assert committed.equals(rebuilt), (
+            f"{spec.name} in output/ is stale: rebuild with `policytrace run` and commit output/")

@@ -2,48 +2,44 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 
 from policytrace.settings import configure_environment
 
 configure_environment()
 
-from prefect import flow, get_run_logger, task, unmapped  # noqa: E402
+from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.futures import PrefectFuture  # noqa: E402
 
 from policytrace import pipeline  # noqa: E402
-from policytrace.documents import Document  # noqa: E402
-from policytrace.extract.model import Extraction  # noqa: E402
-from policytrace.ingest import IngestResult, drop_duplicates  # noqa: E402
 from policytrace.paths import DEFAULT_TOPIC  # noqa: E402
+from policytrace.progress import Progress  # noqa: E402
+
+# Batches in flight at once: enough to keep workers busy, few enough to bound memory.
+WINDOW = 4
 
 
-# Batches hold whole documents: hashing them for a cache key would cost more than the work.
-@task(name="ingest-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def ingest_batch(paths: list[Path], root: Path) -> IngestResult:
-    """Read one batch of input files."""
-    result = pipeline.ingest_batch(paths, root)
-    get_run_logger().info("ingested %d documents, %d rejected", len(result.documents),
-                          len(result.rejections))
+# A batch's inputs are file paths and hashes; its own result cache (cache_path) makes re-runs cheap,
+# so Prefect's input-hash caching would only add work.
+@task(name="process-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
+def process_batch(index: int, files: list[pipeline.InputFile], root: Path, topic: str,
+                  cache_path: Path | None) -> pipeline.BatchResult:
+    """Read and extract one batch of documents."""
+    result = pipeline.process_batch(index, files, root, topic, cache_path)
+    get_run_logger().info(
+        "batch %d: %d documents (%d files and %d extractions reused), %d rejected", index,
+        len(result.documents), result.cached_files, result.cached_extractions, len(result.rejections))
     return result
 
 
-@task(name="extract-batch", cache_policy=NO_CACHE)
-def extract_batch(documents: list[Document], topic: str) -> list[Extraction]:
-    """Extract actors, events, conditions, quantities and citations from one batch."""
-    extractions = pipeline.extract_batch(documents, topic)
-    get_run_logger().info("extracted from %d documents", len(documents))
-    return extractions
-
-
 @task(name="validate-and-publish", cache_policy=NO_CACHE)
-def validate_and_publish(root: Path, output: Path, topic: str, documents: list[Document],
-                         extractions: list[Extraction], ingested: IngestResult, skipped: list[str],
-                         duplicates: list, version: str | None,
-                         baseline: dict[str, int] | None) -> pipeline.RunSummary:
-    """Build the tables, run the validation gate and publish the release if it passes."""
-    summary = pipeline.finish_run(root, output, topic, documents, extractions, ingested.rejections,
-                                  duplicates, skipped, version=version, baseline=baseline)
+def validate_and_publish(state: pipeline.RunState, skipped: list[str], fingerprint: str, topic: str,
+                         version: str | None, baseline: dict[str, int] | None) -> pipeline.RunSummary:
+    """Assemble the tables, run the validation gate and publish the release if it passes."""
+    summary = pipeline.finish_run(state, skipped, fingerprint, topic, version=version, baseline=baseline)
     logger = get_run_logger()
     logger.info(summary.message)
     for failure in summary.failures:
@@ -51,20 +47,36 @@ def validate_and_publish(root: Path, output: Path, topic: str, documents: list[D
     return summary
 
 
-@flow(name="build-dataset", log_prints=True)
+def _in_order(plan: pipeline.RunPlan) -> Iterator[pipeline.BatchResult]:
+    """Submit batches a window at a time and yield their results in input order."""
+    pending: deque[PrefectFuture] = deque()
+    batches = iter(enumerate(plan.batches))
+    while True:
+        while len(pending) < WINDOW and (item := next(batches, None)) is not None:
+            index, files = item
+            pending.append(process_batch.submit(index, files, plan.root, plan.topic, plan.cache_path))
+        if not pending:
+            return
+        yield pending.popleft().result()
+
+
+@flow(name="build-dataset")
 def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: str = DEFAULT_TOPIC,
                   batch_size: int = 200, version: str | None = None,
-                  baseline: dict[str, int] | None = None) -> pipeline.RunSummary:
+                  baseline: dict[str, int] | None = None, use_cache: bool = True,
+                  show_progress: bool = False) -> pipeline.RunSummary:
     """Turn a folder of news documents into a validated, published release."""
+    logger = get_run_logger()
     root, output = Path(input_dir), Path(output_dir)
-    batches, skipped = pipeline.plan_batches(root, batch_size)
-    ingested = IngestResult()
-    for result in ingest_batch.map(batches, unmapped(root)).result():
-        ingested.extend(result)
-    documents, duplicates = drop_duplicates(ingested.documents)
-    document_batches = [documents[i:i + batch_size] for i in range(0, len(documents), batch_size)]
-    extractions: list[Extraction] = []
-    for batch in extract_batch.map(document_batches, unmapped(topic)).result():
-        extractions.extend(batch)
-    return validate_and_publish(root, output, topic, documents, extractions, ingested, skipped,
-                                duplicates, version, baseline)
+    plan = pipeline.plan_run(root, output, topic, batch_size, baseline, use_cache)
+    done = pipeline.up_to_date_summary(root, output, plan.fingerprint)
+    if done is not None:
+        logger.info(done.message)
+        return done
+    files = sum(len(batch) for batch in plan.batches)
+    logger.info("%d input files in %d batches", files, len(plan.batches))
+    with Progress(total=files, enabled=show_progress) as progress:
+        state = pipeline.run_batches(
+            plan, _in_order(plan), on_batch=lambda batch, kept: progress.advance(
+                len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}"))
+    return validate_and_publish(state, plan.skipped, plan.fingerprint, topic, version, baseline)

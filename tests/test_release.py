@@ -123,6 +123,17 @@ def test_croissant_describes_every_file_and_field(seed_release: Path):
         assert [f["name"] for f in record_set["field"]] == spec.column_names
 
 
+def test_croissant_loads_with_mlcroissant_and_reads_records(seed_release: Path):
+    import mlcroissant
+
+    dataset = mlcroissant.Dataset(jsonld=seed_release / "croissant.json")
+    actors = list(dataset.records("actors"))
+    expected = pl.read_parquet(seed_release / "actors.parquet")
+    assert len(actors) == expected.height
+    names = {row["actors/name"].decode() for row in actors}
+    assert names == set(expected["name"])
+
+
 def test_checksums_cover_every_file(seed_release: Path):
     listed = {line.split("  ")[1] for line in (seed_release / "SHA256SUMS").read_text().splitlines()}
     present = {p.relative_to(seed_release.resolve()).as_posix()

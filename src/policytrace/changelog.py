@@ -59,27 +59,27 @@ class ReleaseDiff:
         return "\n".join(lines) + "\n"
 
 
-def _key_column(frame: pl.DataFrame, key: list[str]) -> pl.Expr:
-    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/").alias("_key")
+def _keyed_hashes(frame: pl.LazyFrame, key: list[str], columns: list[str]) -> pl.DataFrame:
+    """Each row's key and a hash of its values: all a diff needs, without holding whole tables."""
+    return frame.select(
+        pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/").alias("_key"),
+        pl.struct([pl.col(c).cast(pl.String) for c in columns]).hash().alias("_h"),
+    ).collect(engine="streaming")
 
 
-def diff_table(table: str, key: list[str], old: pl.DataFrame | None, new: pl.DataFrame) -> TableDiff:
+def diff_table(table: str, key: list[str], old: pl.LazyFrame | None, new: pl.LazyFrame) -> TableDiff:
     """Rows added, removed and changed between two versions of a table."""
     diff = TableDiff(table)
-    new_keyed = new.with_columns(_key_column(new, key))
+    new_columns = new.collect_schema().names()
     if old is None:
-        diff.added = new_keyed.get_column("_key").sort().to_list()
+        diff.added = _keyed_hashes(new, key, new_columns).get_column("_key").sort().to_list()
         return diff
-    old_keyed = old.with_columns(_key_column(old, key))
-    old_keys = set(old_keyed.get_column("_key").to_list())
-    new_keys = set(new_keyed.get_column("_key").to_list())
-    diff.added = sorted(new_keys - old_keys)
-    diff.removed = sorted(old_keys - new_keys)
-    shared = [c for c in new.columns if c in old.columns]
-    # Rows present in both whose values differ: hash every shared column to compare cheaply.
-    old_hashes = old_keyed.select("_key", pl.struct(shared).hash().alias("_h"))
-    new_hashes = new_keyed.select("_key", pl.struct(shared).hash().alias("_h"))
-    joined = new_hashes.join(old_hashes, on="_key", suffix="_old")
+    # Compare the columns both versions have, as text, so a type change alone is a schema change.
+    shared = [c for c in new_columns if c in old.collect_schema().names()]
+    old_rows, new_rows = _keyed_hashes(old, key, shared), _keyed_hashes(new, key, shared)
+    diff.added = new_rows.join(old_rows, on="_key", how="anti").get_column("_key").sort().to_list()
+    diff.removed = old_rows.join(new_rows, on="_key", how="anti").get_column("_key").sort().to_list()
+    joined = new_rows.join(old_rows, on="_key", suffix="_old")
     diff.changed = joined.filter(pl.col("_h") != pl.col("_h_old")).get_column("_key").sort().to_list()
     return diff
 
@@ -123,10 +123,10 @@ def diff_releases(old: Path | None, new: Path, new_version: str | None = None) -
             schema_changes.append(f"table `{table}` removed")
     for table in tables:
         key = _primary_key(new, table) or [pl.read_parquet_schema(new / f"{table}.parquet").names()[0]]
-        new_frame = pl.read_parquet(new / f"{table}.parquet")
+        new_frame = pl.scan_parquet(new / f"{table}.parquet")
         old_frame = None
         if old is not None and (old / f"{table}.parquet").exists():
-            old_frame = pl.read_parquet(old / f"{table}.parquet")
+            old_frame = pl.scan_parquet(old / f"{table}.parquet")
             before, after = _fields(old, table), _fields(new, table)
             for name in before.keys() - after.keys():
                 schema_changes.append(f"`{table}.{name}` removed")

@@ -36,6 +36,9 @@ def print_summary(summary) -> None:
     console.print(f"[bold]Input[/bold] {summary.input}: {summary.documents} documents read, "
                   f"{len(summary.duplicates)} duplicate, {len(summary.rejected)} rejected, "
                   f"{len(summary.skipped)} skipped")
+    if summary.reused_files or summary.reused_extractions:
+        console.print(f"Reused stored results for {summary.reused_files} files and "
+                      f"{summary.reused_extractions} extractions")
     for item in summary.rejected:
         console.print(f"  [red]rejected[/red] {item['file']}: {item['reason']}")
     for item in summary.duplicates:
@@ -63,6 +66,8 @@ def run(
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per Prefect task.")] = 200,
     version: Annotated[str | None, typer.Option(help="Release version; default: newest publication date plus a hash of the data.")] = None,
     baseline: Annotated[Path | None, typer.Option(help="JSON file of minimum row counts per table (default for seeds/: baselines/seeds.json).")] = None,
+    cache: Annotated[bool, typer.Option(help="Reuse stored results for unchanged files and documents (OUTPUT/cache/).")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
     """Ingest, extract, validate and publish a release, as the Prefect flow `build-dataset`."""
@@ -70,14 +75,22 @@ def run(
         console.print(f"[red]input {input_dir} does not exist[/red]")
         raise typer.Exit(2)
     configure_environment(log_level="INFO" if verbose else "WARNING")
-    from flows.build_dataset import build_dataset
+    from policytrace.pipeline import plan_run, up_to_date_summary
 
     baseline_file = baseline or _default_baseline(input_dir)
     minimums = json.loads(baseline_file.read_text(encoding="utf-8")) if baseline_file else None
+    # Nothing changed since the latest release: say so without starting Prefect at all.
+    plan = plan_run(input_dir, output_dir, topic, batch_size, minimums, cache)
+    if (done := up_to_date_summary(input_dir, output_dir, plan.fingerprint)) is not None:
+        print_summary(done)
+        raise typer.Exit(0)
+    from flows.build_dataset import build_dataset
+
     console.print(f"Building dataset from {input_dir} into {output_dir} "
                   f"(Prefect flow build-dataset{', baseline ' + str(baseline_file) if baseline_file else ''})")
     summary = build_dataset(input_dir=str(input_dir), output_dir=str(output_dir), topic=topic,
-                            batch_size=batch_size, version=version, baseline=minimums)
+                            batch_size=batch_size, version=version, baseline=minimums,
+                            use_cache=cache, show_progress=progress)
     print_summary(summary)
     raise typer.Exit(summary.exit_code)
 

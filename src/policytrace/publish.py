@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from policytrace.changelog import diff_releases
 from policytrace.ids import sha256_hex
@@ -20,7 +21,7 @@ from policytrace.metadata import croissant, datapackage, write_data_dictionary
 from policytrace.schema import Catalog, load_catalog
 from policytrace.topic import Topic
 from policytrace.validate import Gate, GateReport, write_gate_report
-from policytrace.writers import read_parquet, write_csv, write_parquet
+from policytrace.writers import TableFileWriter, read_parquet
 
 RELEASES = "releases"
 LATEST = "latest"
@@ -62,16 +63,24 @@ def file_record(path: Path) -> dict[str, Any]:
     return {"bytes": len(data), "sha256": sha256_hex(data)}
 
 
-def write_tables(tables: dict[str, pl.DataFrame], folder: Path, catalog: Catalog) -> dict[str, dict[str, Any]]:
-    """Write Parquet and CSV for every table; return size, hash and rows per file."""
+def write_tables(tables: dict[str, pl.DataFrame], folder: Path, catalog: Catalog) -> dict[str, int]:
+    """Write Parquet and CSV for every table (frames already in row order); returns rows per table."""
     folder.mkdir(parents=True, exist_ok=True)
-    files: dict[str, dict[str, Any]] = {}
+    counts = {}
     for spec in catalog:
-        frame = tables[spec.name]
-        for suffix, writer in (("parquet", write_parquet), ("csv", write_csv)):
-            path = folder / f"{spec.name}.{suffix}"
-            writer(spec, frame, path)
-            files[path.name] = {**file_record(path), "rows": frame.height}
+        writer = TableFileWriter(spec, folder)
+        writer.write(spec.conform(tables[spec.name]))
+        counts[spec.name] = writer.close()
+    return counts
+
+
+def table_files(folder: Path, catalog: Catalog) -> dict[str, dict[str, Any]]:
+    """Size, hash and row count of every table file in a folder."""
+    files = {}
+    for spec in catalog:
+        rows = pq.ParquetFile(folder / f"{spec.name}.parquet").metadata.num_rows
+        for suffix in ("parquet", "csv"):
+            files[f"{spec.name}.{suffix}"] = {**file_record(folder / f"{spec.name}.{suffix}"), "rows": rows}
     return files
 
 
@@ -82,14 +91,18 @@ def read_tables(folder: Path, catalog: Catalog | None = None) -> dict[str, pl.Da
             if (folder / f"{spec.name}.parquet").exists()}
 
 
-def content_version(tables: dict[str, pl.DataFrame], files: dict[str, dict[str, Any]]) -> str:
+def content_version(folder: Path, files: dict[str, dict[str, Any]]) -> str:
     """Release version from the content: newest publication date, then a short hash of the CSVs."""
     digest = sha256_hex("\n".join(f"{name} {info['sha256']}" for name, info in sorted(files.items())
                                   if name.endswith(".csv")))[:8]
-    published = tables["sources"].get_column("published_at").drop_nulls()
-    newest = published.max() if published.len() else None
-    day = newest.strftime("%Y.%m.%d") if isinstance(newest, datetime) else "undated"
-    return f"{day}-{digest}"
+    newest = _newest_publication(folder)
+    return f"{newest.strftime('%Y.%m.%d') if newest else 'undated'}-{digest}"
+
+
+def _newest_publication(folder: Path) -> datetime | None:
+    newest = pl.scan_parquet(folder / "sources.parquet").select(pl.col("published_at").max()).collect()
+    value = newest.item()
+    return value if isinstance(value, datetime) else None
 
 
 def latest_release(output: Path) -> Path | None:
@@ -131,10 +144,13 @@ def _checksums(folder: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def remove_stale_staging(output: Path) -> list[str]:
-    """Delete what an interrupted run left behind (staging folders, half-made links)."""
+def remove_stale_staging(output: Path, include_work: bool = False) -> list[str]:
+    """Delete what an interrupted run left behind (staging folders, half-made links, work folders)."""
     removed = []
-    for path in sorted(output.glob(".staging-*")) + sorted(output.glob(".latest-*")):
+    leftovers = [*output.glob(".staging-*"), *output.glob(".latest-*")]
+    if include_work:
+        leftovers += output.glob(".work-*")
+    for path in sorted(leftovers):
         if path.is_symlink() or path.is_file():
             path.unlink()
         else:
@@ -143,8 +159,27 @@ def remove_stale_staging(output: Path) -> list[str]:
     return removed
 
 
-def publish(
-    tables: dict[str, pl.DataFrame],
+def publish(tables: dict[str, pl.DataFrame], output: Path, topic: Topic, report_dir: Path,
+            **options: Any) -> PublishResult:
+    """Publish in-memory tables (already in row order): write them to staging, then publish that."""
+    catalog = options.get("catalog") or load_catalog()
+    staging = new_staging(output)
+    write_tables(tables, staging, catalog)
+    return publish_staged(staging, output, topic, report_dir, **options)
+
+
+def new_staging(output: Path) -> Path:
+    """A fresh staging folder inside output/ (same file system, so the final rename is atomic)."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / RELEASES).mkdir(exist_ok=True)
+    remove_stale_staging(output)
+    staging = output / f".staging-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    return staging
+
+
+def publish_staged(
+    staging: Path,
     output: Path,
     topic: Topic,
     report_dir: Path,
@@ -156,40 +191,34 @@ def publish(
     input_sources: list[dict[str, str]] | None = None,
     extra_files: dict[str, Any] | None = None,
 ) -> PublishResult:
-    """Stage, validate and publish a release; on failure nothing under output/ changes."""
+    """Validate the tables in a staging folder and, if they pass, make it a release atomically.
+
+    On failure, or on a crash at any point, nothing under releases/ or latest changes.
+    """
     catalog = catalog or load_catalog()
-    output.mkdir(parents=True, exist_ok=True)
-    (output / RELEASES).mkdir(exist_ok=True)
-    remove_stale_staging(output)
-    staging = output / f".staging-{uuid.uuid4().hex[:12]}"
+    (output / RELEASES).mkdir(parents=True, exist_ok=True)
     try:
-        report = (gate or Gate(catalog)).validate(tables, topic, baseline,
-                                                  docs_dir=report_dir / "data_docs")
+        _kill_point("after_tables")
+        report = (gate or Gate(catalog)).validate_release(staging, topic, baseline,
+                                                          docs_dir=report_dir / "data_docs")
         write_gate_report(report, report_dir)
         if not report.success:
             return PublishResult(False, None, None, report, report_dir,
                                  f"validation failed: {len(report.failures)} expectations not met; "
                                  "nothing was published")
-        files = write_tables(tables, staging, catalog)
-        _kill_point("after_tables")
-        # What users get is the files: they must hold exactly the tables that passed the gate.
-        staged = read_tables(staging, catalog)
-        unequal = [name for name in catalog.tables if not staged[name].equals(catalog[name].conform(tables[name]))]
-        if unequal:
-            raise RuntimeError(f"written files differ from the validated tables: {unequal}")
-        version = version or content_version(staged, files)
+        files = table_files(staging, catalog)
+        version = version or content_version(staging, files)
         target = output / RELEASES / version
         if target.exists():
             point_latest(output, target)
             return PublishResult(True, version, target, report, report_dir,
                                  f"release {version} already exists with this content; latest points to it")
         previous = latest_release(output)
-        published = staged["sources"].get_column("published_at").drop_nulls()
-        package = datapackage(catalog, topic, version, files, input_sources or [])
-        _write_json(staging / "datapackage.json", package)
+        newest = _newest_publication(staging)
+        _write_json(staging / "datapackage.json",
+                    datapackage(catalog, topic, version, files, input_sources or []))
         _write_json(staging / "croissant.json", croissant(
-            catalog, version, files,
-            published.max().date().isoformat() if published.len() else None))
+            catalog, version, files, newest.date().isoformat() if newest else None))
         write_data_dictionary(staging / "DATA_DICTIONARY.md", catalog, topic, version)
         diff = diff_releases(previous, staging, version)
         (staging / "CHANGELOG.md").write_text(diff.render_markdown(), encoding="utf-8", newline="\n")

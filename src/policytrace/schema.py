@@ -76,6 +76,7 @@ class TableSpec:
     primary_key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...]
     sort_by: tuple[str, ...]
+    row_order: str = "key"  # "document": input order of documents first, then sort_by
     ordered_columns: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -89,11 +90,15 @@ class TableSpec:
         raise KeyError(f"{self.name} has no column {name!r}")
 
     def arrow_schema(self) -> pa.Schema:
-        """Arrow schema with column descriptions as field metadata."""
+        """Arrow schema with column descriptions as field metadata.
+
+        Fields stay nullable in the files: required columns are enforced by the validation gate,
+        which names the offending rows, rather than by a writer error.
+        """
         return pa.schema(
             [
-                pa.field(f.name, f.arrow_type, nullable=not f.required,
-                         metadata={"description": f.description})
+                pa.field(f.name, f.arrow_type, nullable=True,
+                         metadata={"description": f.description, "required": str(f.required).lower()})
                 for f in self.fields
             ],
             metadata={"table": self.name, "description": self.description},
@@ -102,16 +107,25 @@ class TableSpec:
     def empty_frame(self) -> pl.DataFrame:
         return pl.DataFrame(schema={f.name: f.polars_type for f in self.fields})
 
-    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Cast a frame to the declaration: exact columns in declared order, declared types, sorted."""
+    def conform(self, frame: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+        """Cast a frame to the declaration: exact columns in declared order, declared types.
+
+        Columns named in `keep` (internal helpers such as the document position) are kept at the end.
+        """
         missing = [c for c in self.column_names if c not in frame.columns]
-        extra = [c for c in frame.columns if c not in self.column_names]
+        extra = [c for c in frame.columns if c not in self.column_names and c not in keep]
         if missing or extra:
             raise SchemaError(f"table {self.name}: missing columns {missing}, unexpected columns {extra}")
-        conformed = frame.select(pl.col(f.name).cast(f.polars_type) for f in self.fields)
-        if self.sort_by and conformed.height:
-            conformed = conformed.sort(list(self.sort_by), nulls_last=True, maintain_order=True)
-        return conformed
+        return frame.select(*(pl.col(f.name).cast(f.polars_type) for f in self.fields),
+                            *(c for c in keep if c in frame.columns))
+
+    def order_rows(self, frame: pl.DataFrame, position: str = "_doc") -> pl.DataFrame:
+        """Sort rows into the declared order (document position first for document-ordered tables)."""
+        keys = ([position] if self.row_order == "document" and position in frame.columns else [])
+        keys += list(self.sort_by)
+        if not keys or not frame.height:
+            return frame
+        return frame.sort(keys, nulls_last=True, maintain_order=True)
 
     def to_arrow(self, frame: pl.DataFrame) -> pa.Table:
         """Arrow table with the declared schema (vocabularies dictionary-encoded)."""
@@ -153,7 +167,8 @@ def _parse_table(raw: dict[str, Any]) -> TableSpec:
         fields=fields,
         primary_key=tuple(raw["primary_key"]),
         foreign_keys=foreign_keys,
-        sort_by=tuple(raw.get("sort_by") or raw["primary_key"]),
+        sort_by=tuple(raw["sort_by"] if "sort_by" in raw else raw["primary_key"]),
+        row_order=raw.get("row_order", "key"),
         ordered_columns=tuple(tuple(pair) for pair in raw.get("ordered_columns") or []),
     )
 

@@ -64,16 +64,29 @@ class TableBuilder:
     def __init__(self, catalog: Catalog | None = None) -> None:
         self.catalog = catalog or load_catalog()
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._next_position = 0
         self._actors: dict[str, dict[str, Any]] = {}
         self._actor_docs: dict[str, set[str]] = defaultdict(set)
         self._actor_aliases: dict[str, set[str]] = defaultdict(set)
         self._actor_mentions: Counter[str] = Counter()
 
-    def add(self, document: Document, extraction: Extraction) -> None:
-        """Add one document and what was extracted from it."""
+    def add(self, document: Document, extraction: Extraction, position: int | None = None) -> None:
+        """Add one document and what was extracted from it; `position` is its place in the input order."""
+        if position is None:
+            position = self._next_position
+        self._next_position = position + 1
         source_id = document.source_id
         text = document.text
         new_id = _IdMaker()
+        first_rows = {name: len(rows) for name, rows in self.rows.items()}
+        self._add_rows(document, extraction, source_id, text, new_id)
+        # Every row of this document carries its position, so rows can be put in input order.
+        for name, rows in self.rows.items():
+            for row in rows[first_rows.get(name, 0):]:
+                row["_doc"] = position
+
+    def _add_rows(self, document: Document, extraction: Extraction, source_id: str, text: str,
+                  new_id: _IdMaker) -> None:
         self.rows["sources"].append(document_row(document))
         self.rows["document_texts"].append({"source_id": source_id, "text": text})
 
@@ -181,8 +194,11 @@ class TableBuilder:
                 self.rows["sources"].append(row)
             mention("sources", cited_id, cited.evidence)
 
-    def frames(self) -> dict[str, pl.DataFrame]:
-        """All tables, conformed to their declarations (columns, types, row order)."""
+    def frames(self, keep_position: bool = False) -> dict[str, pl.DataFrame]:
+        """All tables, conformed and in their declared row order.
+
+        With keep_position, document-ordered tables keep the `_doc` column (for writing parts).
+        """
         actor_rows = []
         for key, row in self._actors.items():
             aliases = sorted(a for a in self._actor_aliases[key] if a and a != row["name"])
@@ -192,13 +208,14 @@ class TableBuilder:
         rows = {**self.rows, "actors": actor_rows}
         frames = {}
         for spec in self.catalog:
+            schema = {f.name: f.polars_type for f in spec.fields}
+            if spec.row_order == "document":
+                schema["_doc"] = pl.Int64
             data = rows.get(spec.name, [])
-            if data:
-                frame = pl.DataFrame(data, schema={f.name: f.polars_type for f in spec.fields},
-                                     strict=False, infer_schema_length=None)
-            else:
-                frame = spec.empty_frame()
-            frames[spec.name] = spec.conform(frame)
+            frame = (pl.DataFrame(data, schema=schema, strict=False, infer_schema_length=None)
+                     if data else pl.DataFrame(schema=schema))
+            keep = ("_doc",) if keep_position and spec.row_order == "document" else ()
+            frames[spec.name] = spec.conform(spec.order_rows(frame), keep=keep)
         return frames
 
 

@@ -1,12 +1,21 @@
-"""The validation gate: Great Expectations suites derived from the declarations, plus cross-table checks."""
+"""The validation gate: Great Expectations suites derived from the declarations, plus cross-table checks.
+
+Row-level checks (types, nulls, patterns, vocabularies, ranges) run as GX suites over each table in
+chunks, so memory stays bounded. Checks that need more than one row or table (unique keys, foreign
+keys, evidence equal to the document text, dates against publication) are computed with polars as
+one boolean column per check, and those columns are validated by GX too: every failure is a named
+GX expectation with example rows given by primary key.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -14,24 +23,17 @@ from typing import Any
 
 import pandas as pd
 import polars as pl
+import pyarrow.parquet as pq
 
-from policytrace.schema import Catalog, TableSpec, load_catalog
 from policytrace.datadocs import add_docs_site, make_docs_offline
+from policytrace.schema import Catalog, TableSpec, load_catalog
 from policytrace.topic import Topic
 
 # GX must stay offline and quiet: no usage statistics, no progress bars in logs.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("TQDM_DISABLE", "1")
 
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
-
-
-
-def _quiet_gx() -> None:
-    """GX announces its temporary docs folder at INFO and warns about regex groups on every run."""
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
 
 # Declared type -> what GX sees in the pandas frame made by `to_pandas_for_gx`.
 _GX_TYPES: dict[str, tuple[str, Any]] = {
@@ -44,6 +46,13 @@ _GX_TYPES: dict[str, tuple[str, Any]] = {
     "datetime": ("of_type", "Timestamp"),
 }
 EXAMPLES_SHOWN = 5
+CHUNK_ROWS = 250_000
+
+
+def _quiet_gx() -> None:
+    """GX announces its temporary docs folder at INFO and warns about regex groups on every run."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
 
 
 @dataclass
@@ -70,7 +79,7 @@ class Failure:
 
 @dataclass
 class GateReport:
-    """Outcome of validating a set of tables."""
+    """Outcome of validating a release folder."""
 
     success: bool
     failures: list[Failure]
@@ -95,30 +104,21 @@ def _named(expectation: gxe.Expectation, check: str) -> gxe.Expectation:
     return expectation
 
 
-def table_expectations(spec: TableSpec, topic: Topic, parents: dict[str, pl.DataFrame],
-                       min_rows: int | None = None) -> list[gxe.Expectation]:
-    """Expectations for one table, derived from its declaration (and parents' ids for foreign keys)."""
+def table_expectations(spec: TableSpec, topic: Topic) -> list[gxe.Expectation]:
+    """Row-level expectations for one table, derived from its declaration."""
     expectations: list[gxe.Expectation] = [
         _named(gxe.ExpectTableColumnsToMatchOrderedList(column_list=spec.column_names),
                "columns_match_declaration"),
     ]
-    if min_rows:
-        expectations.append(_named(gxe.ExpectTableRowCountToBeBetween(min_value=min_rows),
-                                   f"at_least_{min_rows}_rows_as_in_baseline"))
     for f in spec.fields:
         kind, expected = _GX_TYPES[f.type]
-        if kind == "of_type":
-            expectations.append(_named(gxe.ExpectColumnValuesToBeOfType(column=f.name, type_=expected),
-                                       f"type_is_{f.type}"))
-        else:
-            expectations.append(_named(
-                gxe.ExpectColumnValuesToBeInTypeList(column=f.name, type_list=expected),
-                f"type_is_{f.type}"))
+        expectations.append(_named(
+            gxe.ExpectColumnValuesToBeOfType(column=f.name, type_=expected) if kind == "of_type"
+            else gxe.ExpectColumnValuesToBeInTypeList(column=f.name, type_list=expected),
+            f"type_is_{f.type}"))
         c = f.constraints
         if c.get("required"):
             expectations.append(_named(gxe.ExpectColumnValuesToNotBeNull(column=f.name), "not_null"))
-        if c.get("unique") or spec.primary_key == (f.name,):
-            expectations.append(_named(gxe.ExpectColumnValuesToBeUnique(column=f.name), "unique"))
         if "pattern" in c:
             expectations.append(_named(
                 gxe.ExpectColumnValuesToMatchRegex(column=f.name, regex=c["pattern"]), "id_or_code_format"))
@@ -136,80 +136,139 @@ def table_expectations(spec: TableSpec, topic: Topic, parents: dict[str, pl.Data
                 gxe.ExpectColumnValuesToBeBetween(
                     column=f.name, min_value=datetime.fromisoformat(str(c["min_date"]))),
                 f"not_before_{c['min_date']}"))
-    if len(spec.primary_key) > 1:
-        expectations.append(_named(
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=list(spec.primary_key)), "primary_key_unique"))
     for low, high in spec.ordered_columns:
         expectations.append(_named(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=high, column_B=low, or_equal=True, ignore_row_if="either_value_is_missing"),
             f"{low}_not_after_{high}"))
-    for fk in spec.foreign_keys:
-        if len(fk.fields) != 1:
-            continue
-        parent = parents.get(fk.resource)
-        if parent is None:
-            continue
-        ids = parent.get_column(fk.reference_fields[0]).drop_nulls().unique().sort().to_list()
-        expectations.append(_named(
-            gxe.ExpectColumnValuesToBeInSet(column=fk.fields[0], value_set=ids),
-            f"references_{fk.resource}.{fk.reference_fields[0]}"))
     return expectations
 
 
-def integrity_frame(spec: TableSpec, tables: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
-    """Cross-table facts about each row as boolean columns (True = fine), keyed by primary key."""
-    frame = tables[spec.name]
+# ---- cross-row and cross-table checks, computed with polars -------------------------------------
+
+def _scan(folder: Path, table: str) -> pl.LazyFrame:
+    return pl.scan_parquet(folder / f"{table}.parquet")
+
+
+def _flag_in(column: str, parent: pl.LazyFrame, parent_column: str, name: str):
+    """A join adding `name` = True where `column` is null or found in the parent column."""
+    found = parent.select(pl.col(parent_column).alias(column)).unique().with_columns(
+        pl.lit(True).alias(name))
+    return found, [(pl.col(column).is_null() | pl.col(name).fill_null(False)).alias(name)]
+
+
+def integrity_frame(spec: TableSpec, folder: Path) -> pl.DataFrame:
+    """One boolean column per cross-row check (True = fine), keyed by the primary key."""
     key = list(spec.primary_key)
-    texts = tables["document_texts"].select("source_id", pl.col("text").str.len_chars().alias("_len"),
-                                            "text")
-    evidenced = tables["mentions"].select(pl.col("row_id").unique())
-    checks: list[pl.Expr] = []
+    frame = _scan(folder, spec.name)
+    checks: list[pl.Expr] = [(~pl.struct(key).is_duplicated()).alias("primary_key_unique")]
+    for f in spec.fields:
+        if f.constraints.get("unique") and (f.name,) != spec.primary_key:
+            checks.append((~pl.col(f.name).is_duplicated() | pl.col(f.name).is_null())
+                          .alias(f"{f.name}_unique"))
+    for fk in spec.foreign_keys:
+        column, name = fk.fields[0], f"references_{fk.resource}.{fk.reference_fields[0]}"
+        found, exprs = _flag_in(column, _scan(folder, fk.resource), fk.reference_fields[0], name)
+        frame = frame.join(found, on=column, how="left")
+        checks += exprs
+    lengths = _scan(folder, "document_texts").select(
+        "source_id", pl.col("text").str.len_chars().alias("_text_length"))
+    evidenced = _scan(folder, "mentions").select(pl.col("row_id")).unique().with_columns(
+        pl.lit(True).alias("_has_evidence"))
+    if spec.name in ("events", "policy_conditions", "quantities"):
+        frame = frame.join(lengths, on="source_id", how="left")
+        checks.append((pl.col("char_end") <= pl.col("_text_length")).fill_null(False)
+                      .alias("offsets_inside_document"))
+    if spec.name in ("events", "policy_conditions", "quantities", "actors"):
+        frame = frame.join(evidenced, left_on=key[0], right_on="row_id", how="left")
+        checks.append(pl.col("_has_evidence").fill_null(False).alias("has_evidence"))
+    if spec.name == "sources":
+        frame = frame.join(evidenced, left_on="source_id", right_on="row_id", how="left")
+        checks.append(((pl.col("source_type") != "cited") | pl.col("_has_evidence").fill_null(False))
+                      .alias("cited_source_has_evidence"))
+    if spec.name == "events":
+        published = _scan(folder, "sources").select(
+            "source_id", pl.col("published_at").dt.date().alias("_published"))
+        frame = frame.join(published, on="source_id", how="left")
+        for column in ("event_date", "date_start"):
+            checks.append((pl.col(column).is_null() | pl.col("_published").is_null()
+                           | (pl.col(column) <= pl.col("_published")))
+                          .alias(f"{column}_not_after_publication"))
     if spec.name == "mentions":
         existing = pl.concat([
-            tables[name].select(pl.col(pk).alias("row_id"), pl.lit(name).alias("table_name"))
-            for name, pk in (("actors", "actor_id"), ("events", "event_id"),
-                             ("policy_conditions", "condition_id"), ("quantities", "quantity_id"),
-                             ("sources", "source_id"))
-        ]).with_columns(pl.lit(True).alias("_exists"))
-        frame = (frame.join(texts, on="source_id", how="left")
-                 .join(existing, on=["table_name", "row_id"], how="left"))
-        checks = [
-            (pl.col("char_end") <= pl.col("_len")).fill_null(False).alias("offsets_inside_document"),
-            (pl.col("text").str.slice(pl.col("char_start"), pl.col("char_end") - pl.col("char_start"))
+            _scan(folder, table).select(pl.col(pk).alias("row_id"), pl.lit(table).alias("table_name"))
+            for table, pk in (("actors", "actor_id"), ("events", "event_id"),
+                              ("policy_conditions", "condition_id"), ("quantities", "quantity_id"),
+                              ("sources", "source_id"))
+        ]).unique().with_columns(pl.lit(True).alias("_exists"))
+        frame = frame.with_columns(pl.col("table_name").cast(pl.String)).join(
+            existing, on=["table_name", "row_id"], how="left")
+        checks.append(pl.col("_exists").fill_null(False).alias("row_id_exists_in_table_name"))
+    result = frame.select(*key, *checks).collect(engine="streaming")
+    if spec.name == "mentions":
+        evidence = evidence_checks(folder)
+        result = result.join(evidence, on="mention_id", how="left", maintain_order="left").with_columns(
+            pl.col(c).fill_null(False) for c in evidence.columns if c != "mention_id")
+    return result
+
+
+def evidence_checks(folder: Path, rows_per_read: int = 50_000) -> pl.DataFrame:
+    """Whether each mention's offsets, evidence and span match its document's text.
+
+    Mentions and texts are both in document order, so both files are read once, side by side,
+    holding only the texts of the documents the current block of mentions refers to.
+    """
+    texts = pq.ParquetFile(folder / "document_texts.parquet").iter_batches(
+        batch_size=2_000, columns=["source_id", "text"])
+    loaded: dict[str, str] = {}
+    order: list[str] = []
+    exhausted = False
+    results = []
+    mentions = pq.ParquetFile(folder / "mentions.parquet")
+    columns = ["mention_id", "source_id", "char_start", "char_end", "evidence", "span_start",
+               "span_end", "span_text"]
+    for batch in mentions.iter_batches(batch_size=rows_per_read, columns=columns):
+        block = pl.from_arrow(batch)
+        needed = set(block.get_column("source_id").unique().to_list())
+        while not exhausted and not needed <= loaded.keys():
+            try:
+                chunk = next(texts)
+            except StopIteration:
+                exhausted = True
+                break
+            for source_id, text in zip(chunk.column(0).to_pylist(), chunk.column(1).to_pylist(),
+                                       strict=True):
+                loaded[source_id] = text
+                order.append(source_id)
+        lookup = pl.DataFrame({"source_id": list(loaded), "_text": list(loaded.values())},
+                              schema={"source_id": pl.String, "_text": pl.String})
+        joined = block.join(lookup, on="source_id", how="left", maintain_order="left")
+        results.append(joined.select(
+            "mention_id",
+            (pl.col("char_end") <= pl.col("_text").str.len_chars()).fill_null(False)
+            .alias("offsets_inside_document"),
+            (pl.col("_text").str.slice(pl.col("char_start"), pl.col("char_end") - pl.col("char_start"))
              == pl.col("evidence")).fill_null(False).alias("evidence_equals_document_text"),
-            (pl.col("text").str.slice(pl.col("span_start"), pl.col("span_end") - pl.col("span_start"))
+            (pl.col("_text").str.slice(pl.col("span_start"), pl.col("span_end") - pl.col("span_start"))
              == pl.col("span_text")).fill_null(False).alias("span_text_equals_document_text"),
-            pl.col("_exists").fill_null(False).alias("row_id_exists_in_table_name"),
-        ]
-    elif spec.name in ("events", "policy_conditions", "quantities"):
-        frame = frame.join(texts.select("source_id", "_len"), on="source_id", how="left")
-        id_column = key[0]
-        checks = [
-            (pl.col("char_end") <= pl.col("_len")).fill_null(False).alias("offsets_inside_document"),
-            pl.col(id_column).is_in(evidenced.get_column("row_id").implode()).alias("has_evidence"),
-        ]
-        if spec.name == "events":
-            published = tables["sources"].select(
-                "source_id", pl.col("published_at").dt.date().alias("_published"))
-            frame = frame.join(published, on="source_id", how="left")
-            for column in ("event_date", "date_start"):
-                checks.append(
-                    (pl.col(column).is_null() | pl.col("_published").is_null()
-                     | (pl.col(column) <= pl.col("_published")))
-                    .alias(f"{column}_not_after_publication"))
-    elif spec.name == "actors":
-        checks = [pl.col("actor_id").is_in(evidenced.get_column("row_id").implode()).alias("has_evidence")]
-    elif spec.name == "sources":
-        checks = [((pl.col("source_type") != "cited")
-                   | pl.col("source_id").is_in(evidenced.get_column("row_id").implode()))
-                  .alias("cited_source_has_evidence")]
-    if not checks:
-        return None
-    return frame.select(*key, *checks)
+        ))
+        # Documents before the last one of this block will not be needed again.
+        last = block.get_column("source_id")[-1]
+        if last in loaded:
+            cut = order.index(last)
+            for source_id in order[:cut]:
+                loaded.pop(source_id, None)
+            order = order[cut:]
+    if not results:
+        return pl.DataFrame(schema={"mention_id": pl.String, "offsets_inside_document": pl.Boolean,
+                                    "evidence_equals_document_text": pl.Boolean,
+                                    "span_text_equals_document_text": pl.Boolean})
+    return pl.concat(results)
 
 
-def to_pandas_for_gx(spec: TableSpec | None, frame: pl.DataFrame) -> pd.DataFrame:
+# ---- running GX ---------------------------------------------------------------------------------
+
+def to_pandas_for_gx(frame: pl.DataFrame) -> pd.DataFrame:
     """A pandas frame GX can check: nullable integers and booleans keep their kind."""
     data = frame.to_pandas()
     for name, dtype in frame.schema.items():
@@ -217,18 +276,40 @@ def to_pandas_for_gx(spec: TableSpec | None, frame: pl.DataFrame) -> pd.DataFram
             data[name] = data[name].astype("Int64")
         elif dtype == pl.Boolean:
             data[name] = data[name].astype("boolean")
+        elif isinstance(dtype, pl.Categorical | pl.Enum):
+            data[name] = data[name].astype("str").where(data[name].notna(), None)
     return data
 
 
+def _chunks(path: Path, chunk_rows: int) -> Iterator[tuple[str, pl.DataFrame]]:
+    """A table file in chunks of at most chunk_rows rows, labelled with their row range."""
+    parquet = pq.ParquetFile(path)
+    total = parquet.metadata.num_rows
+    if total <= chunk_rows:
+        yield "", pl.read_parquet(path)
+        return
+    start = 0
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        yield f" rows {start}-{start + batch.num_rows - 1}", pl.from_arrow(batch)
+        start += batch.num_rows
+
+
+def _frame_chunks(frame: pl.DataFrame, chunk_rows: int) -> Iterator[tuple[str, pl.DataFrame]]:
+    if frame.height <= chunk_rows:
+        yield "", frame
+        return
+    for start in range(0, frame.height, chunk_rows):
+        part = frame.slice(start, chunk_rows)
+        yield f" rows {start}-{start + part.height - 1}", part
+
+
 def _compact_result(suite_name: str, result: Any) -> dict[str, Any]:
-    """The parts of a GX suite result people read: no value sets, at most a few example rows."""
+    """The parts of a GX suite result people read: at most a few example rows per expectation."""
     items = []
     for item in result.results:
         config = item.expectation_config
         res = item.result or {}
-        kwargs = {k: v for k, v in config.kwargs.items() if k not in ("value_set", "batch_id")}
-        if "value_set" in config.kwargs:
-            kwargs["value_set_size"] = len(config.kwargs["value_set"])
+        kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
         items.append({
             "expectation": config.type,
             "check": (config.meta or {}).get("check"),
@@ -244,75 +325,6 @@ def _compact_result(suite_name: str, result: Any) -> dict[str, Any]:
         })
     return {"suite": suite_name, "success": result.success,
             "statistics": dict(result.statistics), "results": items}
-
-
-class Gate:
-    """Runs the suites of a catalog on a set of tables; each call gets its own ephemeral GX context."""
-
-    def __init__(self, catalog: Catalog | None = None) -> None:
-        self.catalog = catalog or load_catalog()
-        _quiet_gx()
-
-    def _suites(self, tables: dict[str, pl.DataFrame], topic: Topic, baseline: dict[str, int] | None):
-        """(suite name, expectations, pandas frame, key) for every table and its integrity checks."""
-        for spec in self.catalog:
-            key = list(spec.primary_key)
-            yield (spec.name, table_expectations(spec, topic, tables, (baseline or {}).get(spec.name)),
-                   to_pandas_for_gx(spec, tables[spec.name]), key, None)
-            try:
-                checks = integrity_frame(spec, tables)
-            except pl.exceptions.PolarsError as exc:
-                # Malformed tables (a missing column, a wrong type) already fail the table suite.
-                yield f"{spec.name}.integrity", [], None, key, str(exc).splitlines()[0]
-                continue
-            if checks is not None:
-                integrity = [
-                    _named(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=[True]), name)
-                    for name in checks.columns if name not in key
-                ]
-                yield f"{spec.name}.integrity", integrity, to_pandas_for_gx(None, checks), key, None
-
-    def validate(self, tables: dict[str, pl.DataFrame], topic: Topic,
-                 baseline: dict[str, int] | None = None, docs_dir: Path | None = None) -> GateReport:
-        """Validate every table and the cross-table integrity; nothing is raised, all is reported."""
-        started = time.perf_counter()
-        missing = [name for name in self.catalog.tables if name not in tables]
-        if missing:
-            failure = Failure("release", "all_tables_present", None, None, detail=f"missing {missing}")
-            return GateReport(False, [failure], [], 0, {}, time.perf_counter() - started)
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-        if docs_dir is not None:
-            add_docs_site(context, docs_dir)
-        source = context.data_sources.add_pandas("policytrace")
-        failures: list[Failure] = []
-        results: list[dict[str, Any]] = []
-        count = 0
-        for suite_name, expectations, data, key, error in self._suites(tables, topic, baseline):
-            if error is not None:
-                failures.append(Failure(suite_name, "integrity_checks_could_run", None, None, detail=error))
-                continue
-            count += len(expectations)
-            batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("all rows")
-            suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
-            checkpoint = context.checkpoints.add(gx.Checkpoint(
-                name=suite_name, validation_definitions=[definition], actions=[],
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key,
-                               "partial_unexpected_count": EXAMPLES_SHOWN,
-                               "return_unexpected_index_query": False}))
-            (result,) = checkpoint.run(batch_parameters={"dataframe": data}).run_results.values()
-            failures += _failures(suite_name, result, key)
-            results.append(_compact_result(suite_name, result))
-        if docs_dir is not None:
-            context.build_data_docs()
-            make_docs_offline(docs_dir)
-        return GateReport(
-            success=not failures, failures=failures, results=results, expectation_count=count,
-            row_counts={name: frame.height for name, frame in tables.items()},
-            seconds=time.perf_counter() - started,
-        )
 
 
 def _failures(suite_name: str, result: Any, key: list[str]) -> list[Failure]:
@@ -337,6 +349,105 @@ def _failures(suite_name: str, result: Any, key: list[str]) -> list[Failure]:
             column=config.kwargs.get("column"),
             unexpected_count=res.get("unexpected_count"), examples=examples, detail=detail))
     return failures
+
+
+def _merge_failures(failures: list[Failure]) -> list[Failure]:
+    """One failure per (suite, column, check) across chunks: counts added, examples kept."""
+    merged: dict[tuple[str, str | None, str], Failure] = {}
+    for failure in failures:
+        name = (failure.suite, failure.column, failure.check)
+        if name not in merged:
+            merged[name] = failure
+            continue
+        kept = merged[name]
+        kept.unexpected_count = (kept.unexpected_count or 0) + (failure.unexpected_count or 0)
+        kept.examples = (kept.examples + failure.examples)[:EXAMPLES_SHOWN]
+    return list(merged.values())
+
+
+class Gate:
+    """Validates release folders against the suites derived from the catalog."""
+
+    def __init__(self, catalog: Catalog | None = None, chunk_rows: int = CHUNK_ROWS) -> None:
+        self.catalog = catalog or load_catalog()
+        self.chunk_rows = chunk_rows
+        _quiet_gx()
+
+    def validate_release(self, folder: Path, topic: Topic, baseline: dict[str, int] | None = None,
+                         docs_dir: Path | None = None) -> GateReport:
+        """Validate the Parquet tables in a release or staging folder; nothing raises, all is reported."""
+        started = time.perf_counter()
+        missing = [s.name for s in self.catalog if not (folder / f"{s.name}.parquet").exists()]
+        if missing:
+            failure = Failure("release", "all_tables_present", None, None, detail=f"missing {missing}")
+            return GateReport(False, [failure], [], 0, {}, time.perf_counter() - started)
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        if docs_dir is not None:
+            add_docs_site(context, docs_dir)
+        source = context.data_sources.add_pandas("policytrace")
+        failures: list[Failure] = []
+        results: list[dict[str, Any]] = []
+        count = 0
+
+        def run(suite_name: str, expectations: list[gxe.Expectation], data: pd.DataFrame,
+                key: list[str]) -> None:
+            nonlocal count
+            count += len(expectations)
+            batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("rows")
+            suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+            checkpoint = context.checkpoints.add(gx.Checkpoint(
+                name=suite_name, validation_definitions=[definition], actions=[],
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key,
+                               "partial_unexpected_count": EXAMPLES_SHOWN,
+                               "return_unexpected_index_query": False}))
+            (result,) = checkpoint.run(batch_parameters={"dataframe": data}).run_results.values()
+            failures.extend(_failures(suite_name.split(" rows ")[0], result, key))
+            results.append(_compact_result(suite_name, result))
+
+        row_counts = {}
+        for spec in self.catalog:
+            key = list(spec.primary_key)
+            path = folder / f"{spec.name}.parquet"
+            row_counts[spec.name] = pq.ParquetFile(path).metadata.num_rows
+            expectations = table_expectations(spec, topic)
+            for label, chunk in _chunks(path, self.chunk_rows):
+                run(spec.name + label, list(expectations), to_pandas_for_gx(chunk), key)
+            try:
+                checks = integrity_frame(spec, folder)
+            except pl.exceptions.PolarsError as exc:
+                # Malformed tables (a missing column, a wrong type) already fail their table suite.
+                failures.append(Failure(f"{spec.name}.integrity", "integrity_checks_could_run", None,
+                                        None, detail=str(exc).splitlines()[0]))
+                continue
+            names = [c for c in checks.columns if c not in key]
+            for label, chunk in _frame_chunks(checks, self.chunk_rows):
+                run(f"{spec.name}.integrity{label}",
+                    [_named(gxe.ExpectColumnValuesToBeInSet(column=n, value_set=[True]), n) for n in names],
+                    to_pandas_for_gx(chunk), key)
+        if baseline:
+            counts = pl.DataFrame({"table": list(baseline), "minimum": list(baseline.values()),
+                                   "row_count": [row_counts.get(t, 0) for t in baseline]})
+            run("release.row_counts", [_named(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="row_count", column_B="minimum", or_equal=True), "row_count_at_least_baseline")],
+                to_pandas_for_gx(counts), ["table"])
+        if docs_dir is not None:
+            context.build_data_docs()
+            make_docs_offline(docs_dir)
+        return GateReport(
+            success=not failures, failures=_merge_failures(failures), results=results,
+            expectation_count=count, row_counts=row_counts, seconds=time.perf_counter() - started)
+
+    def validate(self, tables: dict[str, pl.DataFrame], topic: Topic,
+                 baseline: dict[str, int] | None = None, docs_dir: Path | None = None) -> GateReport:
+        """Validate in-memory tables by writing them as a release would be written."""
+        from policytrace.publish import write_tables
+
+        with tempfile.TemporaryDirectory(prefix="policytrace-validate-") as folder:
+            write_tables(tables, Path(folder), self.catalog)
+            return self.validate_release(Path(folder), topic, baseline, docs_dir)
 
 
 def _json_default(value: Any) -> Any:

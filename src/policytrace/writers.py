@@ -28,18 +28,6 @@ def restore_formula(value: str | None) -> str | None:
     return value
 
 
-def write_parquet(spec: TableSpec, frame: pl.DataFrame, path: Path) -> None:
-    """Parquet with zstd, statistics, dictionary-encoded vocabularies and the declared types."""
-    pq.write_table(
-        spec.to_arrow(frame),
-        path,
-        compression="zstd",
-        write_statistics=True,
-        use_dictionary=True,
-        row_group_size=100_000,
-    )
-
-
 def csv_frame(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
     """The frame as it goes into the CSV: conformed, text cells neutralised against formulas."""
     frame = spec.conform(frame)
@@ -57,18 +45,47 @@ def csv_frame(spec: TableSpec, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def write_csv(spec: TableSpec, frame: pl.DataFrame, path: Path) -> None:
-    """RFC 4180 CSV: UTF-8, comma, header, ISO 8601 dates, empty field for null, LF line ends."""
-    csv_frame(spec, frame).write_csv(
-        path,
-        include_header=True,
-        separator=",",
-        line_terminator="\n",
-        quote_style="necessary",
-        null_value="",
-        date_format="%Y-%m-%d",
-        datetime_format=CSV_DATETIME_FORMAT,
-    )
+class TableFileWriter:
+    """Streams one table into `<name>.parquet` and `<name>.csv`, in row groups of bounded size."""
+
+    def __init__(self, spec: TableSpec, folder: Path, row_group_rows: int = 100_000) -> None:
+        self.spec = spec
+        self.row_group_rows = row_group_rows
+        self.rows = 0
+        self._pending: list[pl.DataFrame] = []
+        self._pending_rows = 0
+        self._parquet = pq.ParquetWriter(folder / f"{spec.name}.parquet", spec.arrow_schema(),
+                                         compression="zstd", write_statistics=True, use_dictionary=True)
+        self._csv = open(folder / f"{spec.name}.csv", "wb")  # noqa: SIM115 - closed in close()
+        self._csv.write((",".join(spec.column_names) + "\n").encode("utf-8"))
+
+    def write(self, frame: pl.DataFrame) -> None:
+        """Add rows (already conformed and in order)."""
+        if not frame.height:
+            return
+        self._pending.append(frame)
+        self._pending_rows += frame.height
+        if self._pending_rows >= self.row_group_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        chunk = pl.concat(self._pending, how="vertical")
+        self._pending, self._pending_rows = [], 0
+        self._parquet.write_table(self.spec.to_arrow(chunk), row_group_size=self.row_group_rows)
+        csv_frame(self.spec, chunk).write_csv(
+            self._csv, include_header=False, separator=",", line_terminator="\n",
+            quote_style="necessary", null_value="", date_format="%Y-%m-%d",
+            datetime_format=CSV_DATETIME_FORMAT)
+        self.rows += chunk.height
+
+    def close(self) -> int:
+        """Finish both files; returns the number of rows written."""
+        self._flush()
+        self._parquet.close()
+        self._csv.close()
+        return self.rows
 
 
 def read_parquet(spec: TableSpec, path: Path) -> pl.DataFrame:

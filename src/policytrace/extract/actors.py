@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Doc
 
 from policytrace.extract.resources import CompiledTopic, KnownActor
-from policytrace.extract.text import Sentence, SentenceIndex
+from policytrace.extract.text import Sentence, SentenceIndex, Tok, span_text
 from policytrace.ids import normalise_name
 
 _CONNECTORS = {"of", "for", "the", "&", "'", "’"}
@@ -31,7 +31,11 @@ _NOT_NAMES = {"the", "a", "an", "in", "on", "at", "for", "but", "and", "or", "if
               "during", "explainer", "opinion", "analysis", "update", "read", "share", "written",
               "trending", "new", "former", "several", "according", "so", "then", "now", "also",
               "once", "even", "only", "just", "still", "again", "earlier", "later", "last",
-              "next", "today", "yesterday", "tomorrow", "mr", "ms", "mrs", "dr"}
+              "next", "today", "yesterday", "tomorrow", "mr", "ms", "mrs", "dr", "neither", "nor",
+              "either", "whether", "unlike", "like", "despite", "although", "though", "because",
+              "do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can", "will",
+              "would", "should", "could", "may", "might", "must", "let", "publish", "tell", "ask"}
+_OPENERS = {'"', "“", "(", ":"}
 _MONTH_AND_DAY_NAMES = {"january", "february", "march", "april", "may", "june", "july", "august",
                         "september", "october", "november", "december", "monday", "tuesday",
                         "wednesday", "thursday", "friday", "saturday", "sunday"}
@@ -61,14 +65,17 @@ class ActorFinder:
 
     topic: CompiledTopic
     doc: Doc
+    toks: list[Tok]
+    text: str
     sentences: list[Sentence]
     index: SentenceIndex
     mentions: list[Mention] = field(default_factory=list)
+    _name_tokens: list[bool] | None = None
     heads: dict[str, set[str]] = field(default_factory=dict)  # actor key -> head nouns
 
     def find(self) -> list[Mention]:
         """All actor mentions of the document, in text order, without overlaps."""
-        taken = [False] * len(self.doc)
+        taken = [False] * len(self.toks)
         candidates = [*self._registry_mentions(), *self._unregistered_names(),
                       *self._lowercase_groups()]
         # Longest names first, the registry winning ties: "Lukas Wagner" beats the registry's
@@ -76,6 +83,7 @@ class ActorFinder:
         candidates.sort(key=lambda m: (-(m.last - m.first), not m.registered, m.first))
         for mention in candidates:
             self._claim(mention, taken)
+        self._add_nested(candidates)
         self.mentions.sort(key=lambda m: m.first)
         self._resolve_short_names(taken)
         self._resolve_role_references(taken)
@@ -93,6 +101,18 @@ class ActorFinder:
         for word in (mention.name, *mention.aliases):
             self.heads[mention.key].update(word.lower().split())
 
+    def _add_nested(self, candidates: list[Mention]) -> None:
+        """A group named inside a person's or population's name is mentioned too: "Wagner's founder"."""
+        outer = [m for m in self.mentions if m.registered and m.actor_type in
+                 ("person", "population_group") and m.last - m.first >= 2]
+        for mention in candidates:
+            if not mention.registered or mention.actor_type not in (
+                    "armed_group", "government_body", "state", "military_unit"):
+                continue
+            if any(o.first <= mention.first and mention.last <= o.last and o.key != mention.key
+                   for o in outer) and mention not in self.mentions:
+                self.mentions.append(mention)
+
     # --- registry -------------------------------------------------------------------------
     def _registry_mentions(self) -> list[Mention]:
         mentions = []
@@ -104,13 +124,15 @@ class ActorFinder:
 
     # --- unregistered names ---------------------------------------------------------------
     def _unregistered_names(self) -> list[Mention]:
-        doc, topic = self.doc, self.topic
+        toks, topic = self.toks, self.topic
         mentions = []
         for first, last in self._capitalised_runs():
-            tokens = [t.text for t in doc[first:last]]
+            tokens = [t.text for t in toks[first:last]]
             person_evidence = False
             # Titles and roles before a name are not part of it ("Deputy Justice Minister ...").
-            while tokens and tokens[0].lower().rstrip(".") in topic.person_titles and len(tokens) > 1:
+            is_organisation = tokens[-1].lower() in topic.organisation_heads
+            while not is_organisation and len(tokens) > 1 and \
+                    tokens[0].lower().rstrip(".") in topic.person_titles:
                 tokens.pop(0)
                 first += 1
                 person_evidence = True
@@ -119,58 +141,74 @@ class ActorFinder:
             actor_type = self._classify(first, last, person_evidence)
             if actor_type is None:
                 continue
-            name = doc[first:last].text
+            name = span_text(self.text, toks, first, last)
             if actor_type == "person" and (last - first > 4 or not all(
-                    t.is_alpha or t.text in "-'" for t in doc[first:last])):
+                    t.is_alpha or t.text in "-'" for t in toks[first:last])):
                 continue
             mentions.append(Mention(first, last, f"txt:{actor_type}:{normalise_name(name)}", name,
                                     actor_type, False, kind="name"))
         return mentions
 
     def _is_name_token(self, position: int) -> bool:
-        token = self.doc[position]
-        text = token.text
-        if not text[:1].isupper() or not any(ch.isalpha() for ch in text):
-            return False
-        lower = text.lower()
-        if lower in _MONTH_AND_DAY_NAMES:
-            return False
-        sentence = self.index.of_token(position)
-        at_start = sentence is not None and (sentence.first == position or self.doc[position - 1].text
-                                             in {'"', "“", "(", ":"})
-        return not (at_start and lower in _NOT_NAMES)
+        if self._name_tokens is None:
+            self._name_tokens = self._find_name_tokens()
+        return self._name_tokens[position]
+
+    def _find_name_tokens(self) -> list[bool]:
+        """For each token, whether it can be part of a name (capitalised, not a sentence opener)."""
+        toks = self.toks
+        starts = {sentence.first for sentence in self.sentences}
+        flags = []
+        for position, token in enumerate(toks):
+            text = token.text
+            if not text[:1].isupper() or not (token.is_alpha or any(ch.isalpha() for ch in text)):
+                flags.append(False)
+                continue
+            lower = token.lower_
+            if lower in _MONTH_AND_DAY_NAMES or position > 1 and toks[position - 1].text == "-" \
+                    and not toks[position - 2].whitespace_:
+                flags.append(False)  # "Rostov-on-Don": part of a hyphenated place name
+                continue
+            at_start = position in starts or position > 0 and toks[position - 1].text in _OPENERS
+            flags.append(not (at_start and lower in _NOT_NAMES))
+        return flags
 
     def _capitalised_runs(self) -> list[tuple[int, int]]:
-        doc = self.doc
-        runs, position, count = [], 0, len(doc)
+        toks, heads = self.toks, self.topic.organisation_heads
+        runs, position, count = [], 0, len(toks)
         while position < count:
             if not self._is_name_token(position):
                 position += 1
                 continue
             start = end = position
             while end < count:
-                if self._is_name_token(end) or doc[end].text in ("No.", "No") and end + 1 < count \
-                        and doc[end + 1].like_num:
+                # "Penal Colony No. 17": a number label continues an organisation's name.
+                if toks[end].lower_ in ("no", "no.", "#") and end > start:
+                    step = 2 if end + 1 < count and toks[end + 1].text == "." else 1
+                    if end + step < count and toks[end + step].like_num:
+                        end += step + 1
+                        continue
+                if self._is_name_token(end):
                     end += 1
-                    if doc[end - 1].text in ("No.", "No"):
-                        end += 1
                     continue
-                if doc[end].lower_ in _CONNECTORS and end + 1 < count and end > start \
-                        and self._is_name_token(end + 1) and not doc[end - 1].whitespace_ == "" \
-                        or doc[end].text in ("'", "’") and end > start and end + 1 < count \
-                        and self._is_name_token(end + 1):
+                # Connectors ("Ministry of Defence", "Traders' Association") only inside
+                # organisation names, so "Irina Maltseva of Russia" stays a person and a state.
+                if end > start and end + 1 < count and self._is_name_token(end + 1) and (
+                        toks[end].lower_ in _CONNECTORS and any(t.lower_ in heads for t in toks[start:end])
+                        or toks[end].text in ("'", "’", "'s") and toks[end + 1].lower_ in heads):
                     end += 1
                     continue
                 break
-            # A whole-capitals headline is not a name.
             runs.append((start, end))
             position = end + 1
         return runs
 
     def _classify(self, first: int, last: int, person_evidence: bool) -> str | None:
         """The actor type of a capitalised name from its shape and context; None if not an actor."""
-        doc, topic = self.doc, self.topic
-        words = [t.lower_ for t in doc[first:last]]
+        toks, topic = self.toks, self.topic
+        words = [t.lower_ for t in toks[first:last]]
+        if "no" in words[1:] and words[-1][:1].isdigit():
+            words = words[:words.index("no", 1)]  # "Penal Colony No. 12": the head is "colony"
         head = words[-1]
         if head in _PLACE_WORDS:
             return None
@@ -178,26 +216,26 @@ class ActorFinder:
             return topic.organisation_heads[f"{words[-2]} {head}"]
         if head in topic.organisation_heads and len(words) >= 2:
             return topic.organisation_heads[head]
-        after = [t.lower_ for t in doc[last:last + 6]]
-        before = doc[first - 1].lower_ if first > 0 else ""
+        after = [t.lower_ for t in toks[last:last + 6]]
+        before = toks[first - 1].lower_ if first > 0 else ""
         apposition = after[1:] if after[:1] == [","] else []
         appositive_type = self._appositive_type(apposition)
         if appositive_type:
             return appositive_type
         if before in topic.person_titles or before in ("named", "called"):
             person_evidence = True
-        if before == "," and first >= 2 and doc[first - 2].lower_ in _KIN:
+        if before == "," and first >= 2 and toks[first - 2].lower_ in _KIN:
             person_evidence = True  # "Tatiana Orlova's husband, Sergei,"
         if after[:2] == ["'s", *after[1:2]] and len(after) > 1 and after[1] in _KIN:
             person_evidence = True
         if after[:1] and after[0] in _SPEECH or before in _SPEECH:
-            if len(words) >= 2 or person_evidence or doc[first].text in topic.first_names:
+            if len(words) >= 2 or person_evidence or toks[first].text in topic.first_names:
                 person_evidence = True
             elif len(words) == 1:
                 return None
             else:
                 return "other"
-        if doc[first].text in topic.first_names and len(words) >= 2:
+        if toks[first].text in topic.first_names and len(words) >= 2:
             person_evidence = True
         if person_evidence:
             return "person"
@@ -229,17 +267,17 @@ class ActorFinder:
     # --- lower-case groups ----------------------------------------------------------------
     def _lowercase_groups(self) -> list[Mention]:
         """Groups named by origin and role: "Ukrainian officials", "Russia's independent media"."""
-        doc, topic = self.doc, self.topic
+        toks, topic = self.toks, self.topic
         mentions = []
-        count = len(doc)
+        count = len(toks)
         position = 0
         while position < count:
-            token = doc[position]
+            token = toks[position]
             lower = token.lower_
             adjective = topic.group_adjectives.get(lower)
             step = 1
             if adjective is None and lower in topic.demonym_to_country and position + 1 < count \
-                    and doc[position + 1].lower_ == "'s":
+                    and toks[position + 1].lower_ == "'s":
                 adjective, step = topic.demonym_to_country[lower], 2
             if adjective is None:
                 position += 1
@@ -249,18 +287,18 @@ class ActorFinder:
             words = [adjective]
             cursor = position + step
             while cursor < count and len(words) < 4:
-                word = doc[cursor].lower_
-                pair = f"{word} {doc[cursor + 1].lower_}" if cursor + 1 < count else ""
+                word = toks[cursor].lower_
+                pair = f"{word} {toks[cursor + 1].lower_}" if cursor + 1 < count else ""
                 if pair in topic.group_heads:
-                    words.append(doc[cursor:cursor + 2].text)
+                    words.append(span_text(self.text, toks, cursor, cursor + 2))
                     mentions.append(self._group(position, cursor + 2, words, topic.group_heads[pair]))
                     break
                 if word in topic.group_heads:
-                    words.append(doc[cursor].text)
+                    words.append(toks[cursor].text)
                     mentions.append(self._group(position, cursor + 1, words, topic.group_heads[word]))
                     break
                 if word in topic.group_adjectives:
-                    words.append(doc[cursor].text)
+                    words.append(toks[cursor].text)
                     cursor += 1
                     continue
                 break
@@ -282,12 +320,12 @@ class ActorFinder:
         for mention in self.mentions:
             if mention.actor_type == "person" and not mention.registered and \
                     mention.last - mention.first >= 2:
-                for token in (self.doc[mention.last - 1], self.doc[mention.first]):
+                for token in (self.toks[mention.last - 1], self.toks[mention.first]):
                     if token.is_alpha and token.lower_ not in _NOT_NAMES:
                         short.setdefault(token.text, mention)
         if not short:
             return
-        for position, token in enumerate(self.doc):
+        for position, token in enumerate(self.toks):
             person = short.get(token.text)
             if person is None or taken[position] or not token.text[:1].isupper():
                 continue
@@ -298,20 +336,20 @@ class ActorFinder:
         unambiguous = {m.key for m in self.mentions if m.registered and m.last - m.first >= 2}
         for index, mention in enumerate(self.mentions):
             if mention.last - mention.first == 1 and mention.key not in unambiguous:
-                person = short.get(self.doc[mention.first].text)
+                person = short.get(self.toks[mention.first].text)
                 if person is not None and person.key != mention.key:
                     self.mentions[index] = _copy(person, mention.first, mention.last, "name")
 
     def _resolve_role_references(self, taken: list[bool]) -> None:
         """"the ministry", "the group": the latest earlier actor whose name has that head noun."""
-        doc, topic = self.doc, self.topic
+        toks, topic = self.toks, self.topic
         ordered = sorted(self.mentions, key=lambda m: m.first)
         new = []
-        for position in range(len(doc) - 1):
-            if doc[position].lower_ not in ("the", "its", "his", "their") or taken[position + 1]:
+        for position in range(len(toks) - 1):
+            if toks[position].lower_ not in ("the", "its", "his", "their") or taken[position + 1]:
                 continue
-            noun = doc[position + 1].lower_
-            pair = f"{noun} {doc[position + 2].lower_}" if position + 2 < len(doc) else ""
+            noun = toks[position + 1].lower_
+            pair = f"{noun} {toks[position + 2].lower_}" if position + 2 < len(toks) else ""
             heads = topic.role_references.get(pair) or topic.role_references.get(noun)
             if not heads or taken[position]:
                 continue

@@ -17,6 +17,13 @@ WEEKDAYS = {name.lower(): index for index, name in enumerate(calendar.day_name)}
 # Meteorological seasons of the northern hemisphere: (first month, number of months).
 SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 
+# Words without which a sentence holds no date expression (checked before the regex runs).
+DATE_WORDS = frozenset([*MONTHS, "may", *WEEKDAYS, *SEASONS, "today", "yesterday", "tonight",
+                        "now", "currently", "feb.", "jan.", "aug.", "sept.", "oct.", "nov.", "dec."])
+# "year", "month", ... make a date only after these words or before "ago".
+DATE_UNITS = frozenset(["year", "years", "month", "months", "week", "weeks", "day", "days"])
+DATE_UNIT_BEFORE = frozenset(["last", "this", "next", "past", "earlier", "later", "previous",
+                              "following", "that", "same"])
 _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?")
 _YEAR = r"(?:19[89]\d|20[0-4]\d)"
@@ -204,8 +211,10 @@ def _resolve(match: re.Match[str], published: date) -> DateValue | None:
     return None
 
 
-def find_dates(text: str, start: int, end: int, published: date | None) -> list[DateMention]:
+def find_dates(text: str, start: int, end: int, published: date | None,
+               sentence_start: int | None = None) -> list[DateMention]:
     """Date expressions in text[start:end] with their resolved values (None without a publication date)."""
+    sentence_start = start if sentence_start is None else sentence_start
     mentions = []
     for match in _GRAMMAR.finditer(text, start, end):
         kind = match.lastgroup
@@ -213,7 +222,7 @@ def find_dates(text: str, start: int, end: int, published: date | None) -> list[
         if any(match.group(g) and not match.group(g)[0].isupper()
                for g in _CAPITALISED_ONLY if match.group(g)):
             continue
-        if match.group(0).startswith("May") and match.start() == start:
+        if match.group(0).startswith("May") and match.start() == sentence_start:
             continue  # a sentence that starts with "May" is far more often the verb
         if kind == "now" and match.group(0).lower() == "now" and not _now_is_temporal(text, match):
             continue

@@ -11,7 +11,14 @@ from spacy.tokens import Doc
 
 from policytrace.documents import Document
 from policytrace.extract.actors import ActorFinder, Mention
-from policytrace.extract.dates import DateMention, anchor, find_dates
+from policytrace.extract.dates import (
+    DATE_UNIT_BEFORE,
+    DATE_UNITS,
+    DATE_WORDS,
+    DateMention,
+    anchor,
+    find_dates,
+)
 from policytrace.extract.model import (
     ActorMention,
     CitedSourceRecord,
@@ -22,9 +29,16 @@ from policytrace.extract.model import (
     Extraction,
     QuantityRecord,
 )
-from policytrace.extract.numbers import NumberMention, find_numbers
+from policytrace.extract.numbers import NUMBER_WORDS_ALL, NumberMention, find_numbers
 from policytrace.extract.resources import CompiledTopic, ConditionRule, Policy, compiled_topic
-from policytrace.extract.text import Sentence, SentenceIndex, split_sentences
+from policytrace.extract.text import (
+    Sentence,
+    SentenceIndex,
+    Tok,
+    make_tokens,
+    span_text,
+    split_sentences,
+)
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
@@ -37,6 +51,10 @@ _TOPIC_EVENT_TYPES = {"recruitment", "policy_start", "policy_change", "policy_en
 _PRONOUNS = {"he", "she", "him", "her"}
 _GROUP_PRONOUNS = {"they", "it"}
 _DESCRIPTION_LIMIT = 200
+_DATE_REACH = 60  # characters between an event's trigger and its date expression
+_DATE_BEFORE_ANCHOR = 32  # a date expression starts at most this far before its anchor word
+_DATE_AFTER_ANCHOR = 28  # ... and ends at most this far after it
+_NUMBER_BEFORE_ANCHOR = 12  # "between", "from" and "a" start an amount before its first number
 _ENDED_CUES = re.compile(r"\b(no longer|previous|old deal|used to|has ceased|discontinued|"
                          r"scrapped|was gone|is gone|stopped|ended)\b", re.IGNORECASE)
 _IN_FORCE_CUES = re.compile(r"\b(now|new|currently|since the autumn|under the new)\b", re.IGNORECASE)
@@ -56,6 +74,7 @@ class Attribution:
     phrase: str
     claimant: Mention | None
     source_name: str | None
+    verb: bool = True  # "X said" (True) or "according to X" (False)
 
 
 @dataclass
@@ -76,15 +95,21 @@ class DocumentExtractor:
         self.topic = topic
         self.text = document.text
         self.doc: Doc = topic.nlp.make_doc(self.text)
-        self.sentences = split_sentences(self.doc)
+        self.toks = make_tokens(self.doc, self.text)
+        self.sentences = split_sentences(self.toks)
         self.index = SentenceIndex(self.sentences)
+        self.quoted = _quoted_tokens(self.toks)
+        self.lowers = [token.lower_ for token in self.toks]
+        self.content = [not (token.is_punct or token.is_space) for token in self.toks]
         self.published: date | None = _local_date(document)
         self.extraction = Extraction(document.source_id, EXTRACTOR_NAME, EXTRACTOR_VERSION)
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
+        self._main_policy: Policy | None = None
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
-        mentions = ActorFinder(self.topic, self.doc, self.sentences, self.index).find()
+        mentions = ActorFinder(self.topic, self.doc, self.toks, self.text, self.sentences,
+                               self.index).find()
         self.mentions_by_sentence: dict[int, list[Mention]] = {}
         for mention in mentions:
             sentence = self.index.of_token(mention.first)
@@ -96,10 +121,11 @@ class DocumentExtractor:
         previous_date: DateValue | None = None
         last_person: Mention | None = None
         last_actor: Mention | None = None
-        facts: list[SentenceFacts] = []
         for sentence in self.sentences:
             sentence_mentions = self.mentions_by_sentence.get(sentence.index, [])
-            dates = find_dates(self.text, sentence.start, sentence.end, self.published)
+            date_anchors, number_anchors = self._anchors(sentence)
+            dates = self._dates(sentence, date_anchors)
+            numbers = self._numbers(sentence, number_anchors)
             resolved: list[tuple[DateMention, DateValue]] = []
             for mention in dates:
                 value = anchor(mention, previous_date)
@@ -113,12 +139,13 @@ class DocumentExtractor:
             self._sentence_events(sentence, by_label, sentence_mentions, resolved, attributions,
                                   result)
             if self.on_topic:
-                self._sentence_conditions(sentence, by_label, result)
-                self._sentence_quantities(sentence, dates, result, facts)
+                self._sentence_conditions(sentence, by_label, numbers, result)
+                self._sentence_quantities(sentence, dates, numbers, result)
             for attribution in attributions:
                 self._cite(attribution, sentence)
-            facts.append(result)
             for mention in sentence_mentions:
+                if self.quoted[mention.first]:
+                    continue  # "the president" inside a quote is not who "he said" refers to
                 last_actor = mention
                 if mention.actor_type == "person":
                     last_person = mention
@@ -127,41 +154,85 @@ class DocumentExtractor:
 
     # --- matches ------------------------------------------------------------------------------
     def _matches(self) -> dict[str, dict[int, list[tuple[str, int, int]]]]:
-        """Matcher hits grouped by kind and sentence: {kind: {sentence index: [(label, first, last)]}}."""
-        strings = self.doc.vocab.strings
-        grouped: dict[str, dict[int, list[tuple[str, int, int]]]] = {}
-        for kind, matcher in (("event", self.topic.events), ("attribution", self.topic.attribution),
-                              ("cue", self.topic.cues), ("condition", self.topic.conditions)):
-            hits: dict[tuple[str, int], int] = {}
-            for match_id, first, last in matcher(self.doc):
-                label = strings[match_id]
-                # Keep the shortest match per start (patterns with "*" also match longer spans).
-                if (label, first) not in hits or last < hits[(label, first)]:
-                    hits[(label, first)] = last
-            per_sentence: dict[int, list[tuple[str, int, int]]] = {}
-            for (label, first), last in sorted(hits.items(), key=lambda item: item[0][1]):
-                sentence = self.index.of_token(first)
-                if sentence is None or last > sentence.last:
-                    continue
-                per_sentence.setdefault(sentence.index, []).append((label, first, last))
-            grouped[kind] = per_sentence
+        """Lexicon hits grouped by kind and sentence: {kind: {sentence index: [(label, first, last)]}}."""
+        grouped: dict[str, dict[int, list[tuple[str, int, int]]]] = {
+            "event": {}, "attribution": {}, "cue": {}, "condition": {}}
+        hits = self.topic.phrases.matches(self.lowers, self.content)
+        for (kind, label), first, last in sorted(hits, key=lambda hit: hit[1]):
+            sentence = self.index.of_token(first)
+            if sentence is None or last > sentence.last:
+                continue
+            grouped[kind].setdefault(sentence.index, []).append((label, first, last))
         return grouped
 
+    def _anchors(self, sentence: Sentence) -> tuple[list[int], list[int]]:
+        """Tokens that a date expression, or an amount, must contain.
+
+        The regex grammars are the slowest step; they run only where these words occur.
+        """
+        date_anchors: list[int] = []
+        number_anchors: list[int] = []
+        lowers = self.lowers
+        for position in range(sentence.first, sentence.last):
+            word = lowers[position]
+            if word in DATE_WORDS or word[:1].isdigit() and len(word) == 4:
+                date_anchors.append(position)
+            elif word in DATE_UNITS and (
+                    lowers[position - 1] in DATE_UNIT_BEFORE
+                    or position + 1 < len(lowers) and lowers[position + 1] == "ago"):
+                date_anchors.append(position)  # "last year", "two weeks ago"; not "six months"
+            if word in NUMBER_WORDS_ALL or word[:1].isdigit() or word[:1] in "$€₽£":
+                number_anchors.append(position)
+        return date_anchors, number_anchors
+
+    def _numbers(self, sentence: Sentence, anchors: list[int]) -> list[NumberMention]:
+        """Amounts around the number words of a sentence."""
+        found: dict[int, NumberMention] = {}
+        covered = sentence.start
+        for position in anchors:
+            token = self.toks[position]
+            start = max(covered, token.idx - _NUMBER_BEFORE_ANCHOR)
+            end = token.idx + len(token.text)
+            if start >= end:
+                continue
+            for number in find_numbers(self.text, start, end, limit=sentence.end,
+                                       sentence_start=sentence.start):
+                found.setdefault(number.start, number)
+                covered = max(covered, number.end)
+            covered = max(covered, end)
+        return [found[start] for start in sorted(found)]
+
+    def _dates(self, sentence: Sentence, anchors: list[int]) -> list[DateMention]:
+        """Date expressions around the anchor words of a sentence."""
+        found: dict[int, DateMention] = {}
+        covered = -1
+        for position in anchors:
+            token = self.toks[position]
+            start = max(sentence.start, token.idx - _DATE_BEFORE_ANCHOR, covered)
+            end = min(sentence.end, token.idx + len(token.text) + _DATE_AFTER_ANCHOR)
+            if start >= end:
+                continue
+            for mention in find_dates(self.text, start, end, self.published,
+                                      sentence_start=sentence.start):
+                found.setdefault(mention.start, mention)
+            covered = end
+        return [found[start] for start in sorted(found)]
+
     def _is_on_topic(self) -> bool:
-        words = {token.lower_ for token in self.doc if token.lower_ in self.topic.topic_words}
+        words = {word for word in self.lowers if word in self.topic.topic_words}
         return len(words) >= self.topic.topic_min_hits
 
     # --- actors -------------------------------------------------------------------------------
     def _evidence(self, sentence: Sentence, first: int, last: int) -> Evidence:
-        span_start = self.doc[first].idx
-        end_token = self.doc[last - 1]
+        span_start = self.toks[first].idx
+        end_token = self.toks[last - 1]
         return Evidence(sentence.index, sentence.start, sentence.end, span_start,
                         end_token.idx + len(end_token.text))
 
     def _actor_record(self, mention: Mention, sentence: Sentence) -> ActorMention:
         return ActorMention(
             key=mention.key, name=mention.name, actor_type=mention.actor_type,
-            surface=self.doc[mention.first:mention.last].text,
+            surface=span_text(self.text, self.toks, mention.first, mention.last),
             evidence=self._evidence(sentence, mention.first, mention.last),
             is_registered=mention.registered, country=mention.country,
             wikidata_id=mention.wikidata_id, aliases=mention.aliases)
@@ -171,12 +242,12 @@ class DocumentExtractor:
                       last_person: Mention | None, last_actor: Mention | None) -> list[Attribution]:
         found = []
         for label, first, last in by_label["attribution"].get(sentence.index, []):
-            phrase = self.doc[first:last].text
+            phrase = span_text(self.text, self.toks, first, last)
             if label == "source_after":
                 claimant = next((m for m in mentions if last <= m.first <= last + 5), None)
                 name = None if claimant else self._noun_phrase_after(last, sentence.last)
                 if claimant or name:
-                    found.append(Attribution(first, last, phrase, claimant, name))
+                    found.append(Attribution(first, last, phrase, claimant, name, verb=False))
                 continue
             claimant = self._speaker(first, last, sentence, mentions, last_person, last_actor)
             if claimant is not None:
@@ -186,16 +257,17 @@ class DocumentExtractor:
     def _speaker(self, first: int, last: int, sentence: Sentence, mentions: list[Mention],
                  last_person: Mention | None, last_actor: Mention | None) -> Mention | None:
         """The speaker of "X said" / "said X" / '"...," she said'."""
-        doc = self.doc
+        toks = self.toks
         after = next((m for m in mentions if last <= m.first <= last + 1), None)
-        if after is not None and (first == sentence.first or doc[first - 1].text in
+        if after is not None and (first == sentence.first or toks[first - 1].text in
                                   {",", '"', "”", "’", "'"}):
             return after  # "..., said Denis Korovin"
-        before = [m for m in mentions if m.last <= first and first - m.last <= 12]
+        before = [m for m in mentions if m.last <= first and first - m.last <= 12
+                  and not self.quoted[m.first]]
         # The subject is the nearest actor not separated from the verb by a clause break.
         candidates = []
         for mention in before:
-            between = {t.text for t in doc[mention.last:first]}
+            between = {t.text for t in toks[mention.last:first]}
             if between & {'"', "“", "”", ";", ":"} or "said" in between:
                 continue
             candidates.append(mention)
@@ -203,7 +275,7 @@ class DocumentExtractor:
             people = [m for m in candidates if m.actor_type == "person"]
             return (people or candidates)[0] if first - candidates[-1].last > 3 else \
                 (people[-1] if people else candidates[-1])
-        previous = doc[first - 1].lower_ if first > sentence.first else ""
+        previous = toks[first - 1].lower_ if first > sentence.first else ""
         if previous in _PRONOUNS:
             return last_person
         if previous in _GROUP_PRONOUNS and last_actor is not None and \
@@ -214,7 +286,7 @@ class DocumentExtractor:
     def _noun_phrase_after(self, position: int, limit: int) -> str | None:
         """The source named after "according to" when it is no known actor ("official statistics")."""
         words = []
-        for token in self.doc[position:min(limit, position + 5)]:
+        for token in self.toks[position:min(limit, position + 5)]:
             if token.is_punct or token.lower_ in ("and", "who", "that", "which", "in", "on", "by"):
                 break
             words.append(token.text)
@@ -239,7 +311,11 @@ class DocumentExtractor:
                          attributions: list[Attribution], result: SentenceFacts) -> None:
         triggers = self._triggers(sentence, by_label, mentions)
         for attribution in attributions:
-            if attribution.claimant is not None:
+            # "according to X" attributes the sentence's news; it is X's statement only when
+            # the sentence reports nothing else. What a population says ("relatives say") is a
+            # source, but rarely a statement event of its own.
+            if attribution.claimant is not None and (attribution.verb or not triggers) and \
+                    attribution.claimant.actor_type != "population_group":
                 triggers.append(("statement", attribution.cue_first, attribution.cue_last))
         seen_types: set[str] = set()
         claimant = result.claimant
@@ -252,16 +328,16 @@ class DocumentExtractor:
             if not actors:
                 continue
             seen_types.add(event_type)
-            date_value = self._nearest_date(self.doc[first].idx, dates)
+            date_value = self._nearest_date(first, last, dates)
             negated = any(label == "negation" and first - 4 <= cue_first < first
                           for label, cue_first, _ in cues)
             hedged = any(label == "hedge" and (first - 6 <= cue_first < first
-                                               or self.doc[cue_first].lower_ == "reportedly")
+                                               or self.toks[cue_first].lower_ == "reportedly")
                          for label, cue_first, _ in cues)
             attribution = next((a for a in attributions if a.claimant is not None), None)
             event_claimant = claimant.key if claimant else None
             record = EventRecord(
-                event_type=event_type, trigger=self.doc[first:last].text,
+                event_type=event_type, trigger=span_text(self.text, self.toks, first, last),
                 description=_clip(self.text[sentence.start:sentence.end]),
                 evidence=self._evidence(sentence, first, last), date=date_value,
                 claimant_key=event_claimant,
@@ -280,7 +356,7 @@ class DocumentExtractor:
         for label, first, last in by_label["event"].get(sentence.index, []):
             if any(position in inside for position in range(first, last)):
                 continue
-            before = self.doc[first - 1].lower_ if first > sentence.first else ""
+            before = self.toks[first - 1].lower_ if first > sentence.first else ""
             if before in self.topic.blockers.get(label, ()):
                 continue
             candidates.append((label, first, last))
@@ -321,14 +397,18 @@ class DocumentExtractor:
                 actors.append((mention.key, role))
         return actors
 
-    @staticmethod
-    def _nearest_date(position: int, dates: list[tuple[DateMention, DateValue]]) -> DateValue | None:
+    def _nearest_date(self, first: int, last: int,
+                      dates: list[tuple[DateMention, DateValue]]) -> DateValue | None:
+        """The closest date expression of the sentence, if it is close enough to be the event's."""
+        start = self.toks[first].idx
+        end = self.toks[last - 1].idx + len(self.toks[last - 1].text)
         best, best_distance = None, None
         for mention, value in dates:
-            distance = abs(mention.start - position)
+            distance = mention.start - end if mention.start >= end else start - mention.end
             if best_distance is None or distance < best_distance:
                 best, best_distance = value, distance
-        return best
+        # Far-away dates belong to another clause ("men who left last summer ... come home").
+        return best if best_distance is not None and best_distance <= _DATE_REACH else None
 
     def _merge_events(self) -> None:
         """One row per event: later mentions of the same event (type, main actor, date) are dropped."""
@@ -359,9 +439,9 @@ class DocumentExtractor:
                 quantity.event_index = remap[quantity.event_index]
 
     # --- policy conditions --------------------------------------------------------------------
-    def _sentence_conditions(self, sentence: Sentence, by_label: dict, result: SentenceFacts) -> None:
+    def _sentence_conditions(self, sentence: Sentence, by_label: dict,
+                             numbers: list[NumberMention], result: SentenceFacts) -> None:
         topic = self.topic
-        numbers = find_numbers(self.text, sentence.start, sentence.end)
         cues = by_label["cue"].get(sentence.index, [])
         for rule_id, first, last in by_label["condition"].get(sentence.index, []):
             rule = topic.condition_rules[rule_id]
@@ -398,12 +478,12 @@ class DocumentExtractor:
         window, words = self.topic.contexts[context]
         for index in range(max(0, sentence.index - window), sentence.index + 1):
             other = self.sentences[index]
-            if any(token.lower_ in words for token in self.doc[other.first:other.last]):
+            if any(token.lower_ in words for token in self.toks[other.first:other.last]):
                 return True
         return False
 
     def _duration_at(self, first: int, last: int, numbers: list[NumberMention]) -> NumberMention | None:
-        start, end = self.doc[first].idx, self.doc[last - 1].idx + len(self.doc[last - 1].text)
+        start, end = self.toks[first].idx, self.toks[last - 1].idx + len(self.toks[last - 1].text)
         for number in numbers:
             if number.is_time and number.value is not None and number.start < end and \
                     number.end > start:
@@ -418,11 +498,10 @@ class DocumentExtractor:
                      and s.index < sentence.index][-3:]
         if paragraph:
             scopes.append(range(paragraph[0].first, sentence.first))
-        scopes.append(range(0, len(self.doc)))
         for scope in scopes:
             counts: Counter[str] = Counter()
             for position in scope:
-                word = self.doc[position].lower_
+                word = self.toks[position].lower_
                 for policy in policies:
                     if word in policy.cues:
                         counts[policy.key] += 1
@@ -430,23 +509,36 @@ class DocumentExtractor:
                 ranked = counts.most_common(2)
                 if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
                     return next(p for p in policies if p.key == ranked[0][0])
-        return policies[0]
+        return self._document_policy()
+
+    def _document_policy(self) -> Policy:
+        """The policy the whole document is most about (counted once)."""
+        if self._main_policy is None:
+            counts: Counter[str] = Counter()
+            for word in self.lowers:
+                for policy in self.topic.policies:
+                    if word in policy.cues:
+                        counts[policy.key] += 1
+            key = counts.most_common(1)[0][0] if counts else self.topic.policies[0].key
+            self._main_policy = next(p for p in self.topic.policies if p.key == key)
+        return self._main_policy
 
     # --- quantities ---------------------------------------------------------------------------
     def _sentence_quantities(self, sentence: Sentence, dates: list[DateMention],
-                             result: SentenceFacts, facts: list[SentenceFacts]) -> None:
-        excluded = [(d.start, d.end) for d in dates]
+                             numbers: list[NumberMention], result: SentenceFacts) -> None:
         text = self.text
-        for number in find_numbers(text, sentence.start, sentence.end, excluded):
+        for number in numbers:
+            if any(d.start <= number.start < d.end for d in dates):
+                continue  # "3 July", "2022": part of a date
             if number.is_time and (_TIME_WINDOW_BEFORE.search(text, max(0, number.start - 20),
                                                               number.start)
                                    or _TIME_WINDOW_AFTER.search(text[number.end:number.end + 14])):
                 continue
-            unit = number.unit or self._implied_unit(sentence, number, facts)
+            unit = number.unit or self._implied_unit(sentence, number)
             if unit is None:
                 continue
-            event_index = _nearest(result.events, self.doc, number.start)
-            condition_index = _nearest(result.conditions, self.doc, number.start)
+            event_index = _nearest(result.events, self.toks, number.start)
+            condition_index = _nearest(result.conditions, self.toks, number.start)
             evidence = Evidence(sentence.index, sentence.start, sentence.end, number.start, number.end)
             self.extraction.quantities.append(QuantityRecord(
                 text=number.text, unit=unit, evidence=evidence, value=number.value,
@@ -455,8 +547,7 @@ class DocumentExtractor:
                 claimant_key=result.claimant.key if result.claimant else None,
                 event_index=event_index, condition_index=condition_index))
 
-    def _implied_unit(self, sentence: Sentence, number: NumberMention,
-                      facts: list[SentenceFacts]) -> str | None:
+    def _implied_unit(self, sentence: Sentence, number: NumberMention) -> str | None:
         """The unit of a bare number: "the number of convicts ... at about 40,000"."""
         before = self.text[sentence.start:number.start]
         matches = list(_NUMBER_OF.finditer(before))
@@ -469,10 +560,27 @@ class DocumentExtractor:
         return None
 
 
-def _nearest(items: list[tuple[int, int, int]], doc: Doc, position: int) -> int | None:
+def _quoted_tokens(tokens: list[Tok]) -> list[bool]:
+    """For each token, whether it stands inside quotation marks (reset at each paragraph)."""
+    inside, flags = False, []
+    for token in tokens:
+        text = token.text
+        if token.is_space and "\n" in text:
+            inside = False
+        if text == "“":
+            inside = True
+        elif text == "”":
+            inside = False
+        elif text == '"':
+            inside = not inside
+        flags.append(inside)
+    return flags
+
+
+def _nearest(items: list[tuple[int, int, int]], toks: list[Tok], position: int) -> int | None:
     best, best_distance = None, None
     for index, first, _last in items:
-        distance = abs(doc[first].idx - position)
+        distance = abs(toks[first].idx - position)
         if best_distance is None or distance < best_distance:
             best, best_distance = index, distance
     return best

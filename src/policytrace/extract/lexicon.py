@@ -1,9 +1,10 @@
-"""The topic files' phrase syntax, compiled into spaCy Matcher token patterns."""
+"""The topic files' phrase syntax, compiled into an index that finds all phrases in one pass."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Hashable
+from dataclasses import dataclass
 
 # Verbs whose past forms do not follow the rules; the lexicons name any others with `|`.
 _IRREGULAR = {
@@ -52,29 +53,104 @@ def _word_alternatives(word: str) -> list[str]:
     return list(dict.fromkeys(alternatives))
 
 
-def _number_token() -> dict[str, Any]:
-    return {"LOWER": {"REGEX": r"^(\d[\d,.]*|" + "|".join(NUMBER_WORDS) + ")$"}}
+_NUMBER = re.compile(r"^(\d[\d,.]*|" + "|".join(NUMBER_WORDS) + ")$")
 
 
-def compile_phrase(phrase: str) -> list[dict[str, Any]]:
-    """One phrase of the lexicon syntax as a spaCy Matcher pattern (a list of token specs)."""
-    pattern: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class Element:
+    """One position of a phrase: a set of words, a gap of up to three words, a number, ..."""
+
+    kind: str  # word | optional | gap | content | number | literal
+    words: frozenset[str] = frozenset()
+
+
+def compile_phrase(phrase: str) -> list[Element]:
+    """One phrase of the lexicon syntax as a list of elements."""
+    elements: list[Element] = []
     for word in phrase.lower().split():
         if word == "*":
-            pattern.append({"OP": "{0,3}", "IS_SENT_START": False})
+            elements.append(Element("gap"))
         elif word == "_":
-            pattern.append({"IS_PUNCT": False, "IS_SPACE": False})
+            elements.append(Element("content"))
         elif word == "#":
-            pattern.append(_number_token())
+            elements.append(Element("number"))
         elif word.startswith("?") and len(word) > 1:
-            pattern.append({"LOWER": {"IN": _word_alternatives(word[1:])}, "OP": "?"})
+            elements.append(Element("optional", frozenset(_word_alternatives(word[1:]))))
         elif "#-" in word:
             # "#-month" is tokenised as number, hyphen, word.
-            pattern += [_number_token(), {"ORTH": "-"},
-                        {"LOWER": {"IN": _word_alternatives(word.split("#-", 1)[1])}}]
+            elements += [Element("number"), Element("word", frozenset({"-"})),
+                         Element("word", frozenset(_word_alternatives(word.split("#-", 1)[1])))]
         else:
             # spaCy splits "n't" and possessive "'s" off; a phrase word with them becomes two tokens.
             for part in re.findall(r"n't|'s|[^']+'?|'", word):
-                pattern.append({"LOWER": {"IN": _word_alternatives(part)}})
-    return pattern
+                elements.append(Element("word", frozenset(_word_alternatives(part))))
+    return elements
 
+
+class PhraseIndex:
+    """Phrases indexed by their first word, so a document is scanned once for all of them.
+
+    spaCy's Matcher tests every pattern at every token; with a few hundred phrases that is the
+    slowest step of the pipeline, while a dictionary look-up per token is nearly free.
+    """
+
+    def __init__(self) -> None:
+        self._by_first: dict[str, list[tuple[Hashable, list[Element]]]] = {}
+        self._number_first: list[tuple[Hashable, list[Element]]] = []
+
+    def add(self, label: Hashable, phrases: list[str]) -> None:
+        for phrase in phrases:
+            elements = compile_phrase(phrase)
+            first = elements[0]
+            if first.kind == "word":
+                for word in first.words:
+                    self._by_first.setdefault(word, []).append((label, elements))
+            elif first.kind == "number":
+                self._number_first.append((label, elements))
+            else:
+                raise ValueError(f"a phrase must start with a word or a number: {phrase!r}")
+
+    def matches(self, lowers: list[str], content: list[bool]) -> list[tuple[Hashable, int, int]]:
+        """(label, first token, end token) of every phrase occurrence, the shortest per start."""
+        found: dict[tuple[Hashable, int], int] = {}
+        count = len(lowers)
+        for position, word in enumerate(lowers):
+            candidates = self._by_first.get(word, ())
+            if self._number_first and _NUMBER.match(word):
+                candidates = [*candidates, *self._number_first]
+            for label, elements in candidates:
+                end = _match(elements, 1, position + 1, lowers, content, count)
+                if end is not None and ((label, position) not in found or end < found[(label, position)]):
+                    found[(label, position)] = end
+        return [(label, first, end) for (label, first), end in found.items()]
+
+
+def _match(elements: list[Element], k: int, position: int, lowers: list[str],
+           content: list[bool], count: int) -> int | None:
+    """The end of the shortest match of elements[k:] from position, or None."""
+    if k == len(elements):
+        return position
+    element = elements[k]
+    kind = element.kind
+    if kind == "gap":
+        for skip in range(4):
+            if position + skip > count:
+                break
+            end = _match(elements, k + 1, position + skip, lowers, content, count)
+            if end is not None:
+                return end
+        return None
+    if kind == "optional":
+        end = _match(elements, k + 1, position, lowers, content, count)
+        if end is not None:
+            return end
+    if position >= count:
+        return None
+    word = lowers[position]
+    if kind in ("word", "optional"):
+        ok = word in element.words
+    elif kind == "number":
+        ok = _NUMBER.match(word) is not None
+    else:  # content
+        ok = content[position]
+    return _match(elements, k + 1, position + 1, lowers, content, count) if ok else None

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 
 from policytrace.extract.lexicon import NUMBER_WORDS
 
+# Words without which a sentence holds no amount (checked before the regex runs).
+NUMBER_WORDS_ALL = frozenset([*(w for w in NUMBER_WORDS if w not in ("a", "an")), "year", "month",
+                              "week", "half", "tens", "hundreds", "thousands", "dozens",
+                              "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
+                              "ninety"])
 _SMALL = {w: v for w, v in NUMBER_WORDS.items() if w not in ("a", "an", "hundred", "dozen")}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
            "k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
@@ -28,6 +33,8 @@ _APPROXIMATE = re.compile(
     r"(?:about|around|roughly|some|nearly|almost|approximately|up to|more than|over|at least|"
     r"fewer than|less than|under|close to|closer to|an estimated|estimated|as many as|"
     r"at most|upwards of|just over|just under|well over)\s+$", re.IGNORECASE)
+_APPROXIMATORS = {"about", "some", "nearly", "around", "roughly", "almost", "approximately",
+                  "estimated", "only", "just", "over", "under"}
 _REFERENCE_WORDS = {"no", "no.", "number", "article", "line", "part", "section", "chapter",
                     "colony", "#", "page", "route", "bus", "tram", "gate", "unit", "room", "flight"}
 
@@ -147,14 +154,22 @@ def _is_reference(text: str, start: int) -> bool:
         return False
     word = before[-1].lower()
     return word in _REFERENCE_WORDS or (before[-1][:1].isupper() and word.isalpha()
-                                        and word not in ("about", "some", "nearly", "around"))
+                                        and word not in _PHRASE_STOP and word not in _APPROXIMATORS)
 
 
-def find_numbers(text: str, start: int, end: int,
-                 excluded: list[tuple[int, int]] = ()) -> list[NumberMention]:
-    """Numbers in text[start:end] that are amounts (not years, dates, labels or times)."""
+def find_numbers(text: str, start: int, end: int, excluded: list[tuple[int, int]] = (),
+                 limit: int | None = None, sentence_start: int | None = None) -> list[NumberMention]:
+    """Numbers starting in text[start:end] that are amounts (not years, dates, labels or times).
+
+    `limit` is where the sentence ends (what a number counts is read up to there) and
+    `sentence_start` where it begins (approximation words are looked for back to there).
+    """
     mentions = []
-    for match in _NUMBER.finditer(text, start, end):
+    limit = end if limit is None else limit
+    first_char = start if sentence_start is None else sentence_start
+    for match in _NUMBER.finditer(text, start, limit):
+        if match.start() >= end:
+            break
         if any(s <= match.start() < e for s, e in excluded):
             continue
         written = match.group(0)
@@ -162,17 +177,17 @@ def find_numbers(text: str, start: int, end: int,
             continue
         if match.lastgroup in ("single", "high2") and _is_reference(text, match.start()):
             continue
-        prefix = _APPROXIMATE.search(text, max(start, match.start() - 16), match.start())
+        prefix = _APPROXIMATE.search(text, max(first_char, match.start() - 16), match.start())
         approximate = prefix is not None
         number_start = prefix.start() if prefix else match.start()
         if match.lastgroup == "vague":
             low, high = _VAGUE_BOUNDS[written.lower().split()[0] if "of thousands" not in
                                       written.lower() else written.lower()]
-            unit, phrase_end = _unit_after(text, match.end(), end)
+            unit, phrase_end = _unit_after(text, match.end(), limit)
             if unit is None:
-                of = re.match(r"\s+of\s+", text[match.end():end])
+                of = re.match(r"\s+of\s+", text[match.end():limit])
                 if of:
-                    unit, phrase_end = _unit_after(text, match.end() + of.end(), end)
+                    unit, phrase_end = _unit_after(text, match.end() + of.end(), limit)
             mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
                                           unit, None, low, high, True))
             continue
@@ -180,7 +195,7 @@ def find_numbers(text: str, start: int, end: int,
             mentions.append(NumberMention(match.start(), match.end(), written, "month", 6.0))
             continue
         if match.lastgroup == "article":
-            unit, phrase_end = _unit_after(text, match.end(), end)
+            unit, phrase_end = _unit_after(text, match.end(), limit)
             mentions.append(NumberMention(match.start(), phrase_end, text[match.start():phrase_end],
                                           unit, 1.0))
             continue
@@ -189,7 +204,7 @@ def find_numbers(text: str, start: int, end: int,
             high = parse_amount(match.group("high") or match.group("high2"))
             if low is None or high is None or low >= high:
                 continue
-            unit, phrase_end = _unit_after(text, match.end(), end)
+            unit, phrase_end = _unit_after(text, match.end(), limit)
             mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
                                           unit, None, low, high, True))
             continue
@@ -198,7 +213,7 @@ def find_numbers(text: str, start: int, end: int,
             continue
         lowered = written.lower()
         currency = _CURRENCY_SIGNS.get(written[0])
-        unit, phrase_end = _unit_after(text, match.end(), end)
+        unit, phrase_end = _unit_after(text, match.end(), limit)
         if currency:
             unit = currency
         if lowered in ("one", "a", "an") and unit not in TIME_UNITS.values():

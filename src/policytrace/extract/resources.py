@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spacy.lang.en import English
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
+from spacy.symbols import ORTH
 
-from policytrace.extract.lexicon import compile_phrase
+from policytrace.extract.lexicon import PhraseIndex
 from policytrace.ids import normalise_name
 from policytrace.topic import Topic
 
@@ -55,10 +56,7 @@ class CompiledTopic:
     actors: list[KnownActor]
     actor_phrases: PhraseMatcher  # lower-case aliases, matched case-insensitively
     actor_names: PhraseMatcher  # aliases with capitals, matched as written
-    events: Matcher
-    attribution: Matcher
-    cues: Matcher  # negation and hedge cues
-    conditions: Matcher
+    phrases: PhraseIndex  # labels are (kind, label): event, attribution, cue, condition
     condition_rules: dict[str, ConditionRule]
     contexts: dict[str, tuple[int, frozenset[str]]]
     policies: list[Policy]
@@ -94,10 +92,6 @@ def _known_actors(topic: Topic) -> list[KnownActor]:
     return actors
 
 
-def _add_phrases(matcher: Matcher, label: str, phrases: list[str]) -> None:
-    matcher.add(label, [compile_phrase(phrase) for phrase in phrases])
-
-
 def _typed_words(mapping: dict[str, list[str]]) -> dict[str, str]:
     return {word.lower(): actor_type for actor_type, words in mapping.items() for word in words}
 
@@ -105,6 +99,10 @@ def _typed_words(mapping: dict[str, list[str]]) -> dict[str, str]:
 def compile_topic(topic: Topic) -> CompiledTopic:
     """Build the matchers and look-up tables of a topic (slow: call through `compiled_topic`)."""
     nlp = English()
+    # Single capitals with a period are initials to spaCy, but in this domain "Storm Z." ends a
+    # sentence far more often than an initial starts a name.
+    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        nlp.tokenizer.add_special_case(f"{letter}.", [{ORTH: letter}, {ORTH: "."}])
     vocab = nlp.vocab
     actors = _known_actors(topic)
     actor_phrases = PhraseMatcher(vocab, attr="LOWER")
@@ -125,25 +123,23 @@ def compile_topic(topic: Topic) -> CompiledTopic:
             actor_names.add(str(index), [nlp.make_doc(s) for s in cased])
 
     event_lexicon = topic.data("events", {})
-    events = Matcher(vocab)
+    # One index for all lexicons: the document is scanned once.
+    index = PhraseIndex()
     for event_type, phrases in event_lexicon.get("triggers", {}).items():
-        _add_phrases(events, event_type, phrases)
-    attribution = Matcher(vocab)
-    _add_phrases(attribution, "verb", event_lexicon.get("attribution", {}).get("verbs", []))
-    _add_phrases(attribution, "source_after",
-                 event_lexicon.get("attribution", {}).get("before_source", []))
-    cues = Matcher(vocab)
-    _add_phrases(cues, "negation", event_lexicon.get("negation", []))
-    _add_phrases(cues, "hedge", event_lexicon.get("hedge", []))
+        index.add(("event", event_type), phrases)
+    attribution = event_lexicon.get("attribution", {})
+    index.add(("attribution", "verb"), attribution.get("verbs", []))
+    index.add(("attribution", "source_after"), attribution.get("before_source", []))
+    index.add(("cue", "negation"), event_lexicon.get("negation", []))
+    index.add(("cue", "hedge"), event_lexicon.get("hedge", []))
 
     condition_lexicon = topic.data("conditions", {})
-    conditions = Matcher(vocab)
     rules = {}
     for rule in condition_lexicon.get("rules", []):
         rules[rule["id"]] = ConditionRule(rule["id"], rule["type"], rule.get("context"),
                                           rule.get("value") == "duration",
                                           rule.get("group", rule["id"]))
-        _add_phrases(conditions, rule["id"], rule["phrases"])
+        index.add(("condition", rule["id"]), rule["phrases"])
     contexts = {name: (spec.get("window", 0), frozenset(w.lower() for w in spec["words"]))
                 for name, spec in condition_lexicon.get("contexts", {}).items()}
     policies = [Policy(p["key"], p["name"], frozenset(str(c).lower() for c in p.get("cues", [])),
@@ -157,7 +153,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     keywords = words.get("topic_keywords", {})
     return CompiledTopic(
         nlp=nlp, actors=actors, actor_phrases=actor_phrases, actor_names=actor_names,
-        events=events, attribution=attribution, cues=cues, conditions=conditions,
+        phrases=index,
         condition_rules=rules, contexts=contexts, policies=policies,
         blockers={k: frozenset(v) for k, v in event_lexicon.get("blockers", {}).items()},
         person_titles=frozenset(w.lower() for w in words.get("person_titles", [])),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
+from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, SPACY
 from spacy.tokens import Doc
 
 _END_PUNCT = {".", "!", "?", "…"}
@@ -23,12 +24,11 @@ class Sentence:
     paragraph: int = 0
 
 
-def split_sentences(doc: Doc) -> list[Sentence]:
+def split_sentences(tokens: list[Tok]) -> list[Sentence]:
     """Sentences end at paragraph breaks and at . ! ? (plus closing quotes) before a capital or digit."""
     sentences: list[Sentence] = []
     first: int | None = None
     paragraph = 0
-    tokens = list(doc)
     count = len(tokens)
 
     def close(last: int) -> None:
@@ -84,3 +84,39 @@ class SentenceIndex:
             return None
         sentence = self.sentences[position]
         return sentence if token_index < sentence.last else None
+
+
+class Tok:
+    """The attributes of a spaCy token the extractor reads, copied once (spaCy builds a new
+    Python object on every `doc[i]`, which dominated the run time)."""
+
+    __slots__ = ("text", "lower_", "idx", "whitespace_", "is_alpha", "like_num", "is_punct",
+                 "is_space")
+
+    def __init__(self, text: str, lower: str, idx: int, whitespace: str, is_alpha: bool,
+                 like_num: bool, is_punct: bool, is_space: bool) -> None:
+        self.text = text
+        self.lower_ = lower
+        self.idx = idx
+        self.whitespace_ = whitespace
+        self.is_alpha = is_alpha
+        self.like_num = like_num
+        self.is_punct = is_punct
+        self.is_space = is_space
+
+
+def make_tokens(doc: Doc, text: str) -> list[Tok]:
+    """Plain copies of a document's tokens (text is the document's text), read from spaCy's arrays."""
+    columns = doc.to_array([IDX, LENGTH, IS_ALPHA, LIKE_NUM, IS_PUNCT, IS_SPACE, SPACY]).T.tolist()
+    tokens = []
+    for idx, length, is_alpha, like_num, is_punct, is_space, space_after in zip(*columns):
+        word = text[idx:idx + length]
+        tokens.append(Tok(word, word.lower(), idx, " " if space_after else "", bool(is_alpha),
+                          bool(like_num), bool(is_punct), bool(is_space)))
+    return tokens
+
+
+def span_text(text: str, tokens: list[Tok], first: int, last: int) -> str:
+    """The document text covered by tokens [first, last)."""
+    end = tokens[last - 1]
+    return text[tokens[first].idx:end.idx + len(end.text)]

@@ -55,9 +55,8 @@ def _name(value: Any) -> Any:
     return value
 
 
-def read_html(raw: bytes, file_path: str) -> list[Document]:
-    """Extract the article body and its metadata from an HTML page."""
-    content = decode_bytes(raw)
+def html_fields(content: str) -> dict[str, Any]:
+    """An HTML page's article paragraphs and metadata, as keyword arguments for build_document."""
     try:
         root = lxml.html.fromstring(content)
     except (lxml.etree.ParserError, ValueError) as exc:
@@ -72,22 +71,23 @@ def read_html(raw: bytes, file_path: str) -> list[Document]:
     if not body:
         raise RejectError("no article text found in the HTML page")
     page_title = root.findtext(".//title")
-    return [
-        build_document(
-            paragraphs=split_paragraphs(body.replace("\n", "\n\n")),
-            document_format="html",
-            file_path=file_path,
-            raw=raw,
-            title=pick({"a": ld.get("headline"), "b": meta.get("og:title"),
-                        "c": extracted.title, "d": page_title}, "a", "b", "c", "d"),
-            authors=pick({"a": _name(ld.get("author")), "b": meta.get("author"),
-                          "c": meta.get("article:author"), "d": extracted.author}, "a", "b", "c", "d"),
-            publisher=pick({"a": _name(ld.get("publisher")), "b": meta.get("og:site_name"),
-                            "c": extracted.sitename}, "a", "b", "c"),
-            url=pick({"a": meta.get("og:url"), "b": ld.get("url"), "c": extracted.url}, "a", "b", "c"),
-            language=root.get("lang") or meta.get("og:locale") or ld.get("inLanguage"),
-            # trafilatura keeps only the day; the tags keep the time and zone.
-            published=pick({"a": meta.get("article:published_time"), "b": ld.get("datePublished"),
-                            "c": meta.get("date"), "d": extracted.date}, "a", "b", "c", "d"),
-        )
-    ]
+    return dict(
+        paragraphs=split_paragraphs(body.replace("\n", "\n\n")),
+        title=pick({"a": ld.get("headline"), "b": meta.get("og:title"),
+                    "c": extracted.title, "d": page_title}, "a", "b", "c", "d"),
+        authors=pick({"a": _name(ld.get("author")), "b": meta.get("author"),
+                      "c": meta.get("article:author"), "d": extracted.author}, "a", "b", "c", "d"),
+        publisher=pick({"a": _name(ld.get("publisher")), "b": meta.get("og:site_name"),
+                        "c": extracted.sitename}, "a", "b", "c"),
+        url=pick({"a": meta.get("og:url"), "b": ld.get("url"), "c": extracted.url}, "a", "b", "c"),
+        language=root.get("lang") or meta.get("og:locale") or ld.get("inLanguage"),
+        # trafilatura keeps only the day; the tags keep the time and zone.
+        published=pick({"a": meta.get("article:published_time"), "b": ld.get("datePublished"),
+                        "c": meta.get("date"), "d": extracted.date}, "a", "b", "c", "d"),
+    )
+
+
+def read_html(raw: bytes, file_path: str) -> list[Document]:
+    """Extract the article body and its metadata from an HTML page."""
+    fields = html_fields(decode_bytes(raw))
+    return [build_document(document_format="html", file_path=file_path, raw=raw, **fields)]

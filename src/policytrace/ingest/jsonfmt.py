@@ -24,12 +24,24 @@ def pick(record: dict[str, Any], *names: str) -> Any:
 def document_from_record(
     record: Any, raw: bytes, file_path: str, record_index: int | None, document_format: str
 ) -> Document:
-    """Map one exported article object onto a Document."""
+    """Map one exported article object onto a Document (its text, or else its saved HTML page)."""
     if not isinstance(record, dict):
         raise RejectError(f"expected a JSON object per article, found {type(record).__name__}")
+    metadata = dict(
+        title=pick(record, "title", "headline"),
+        authors=pick(record, "author", "authors", "byline"),
+        publisher=pick(record, "publisher", "source", "site_name", "sitename"),
+        url=pick(record, "url", "link", "canonical_url"),
+        language=pick(record, "language", "lang"),
+        published=pick(record, "published_at", "published", "date", "datePublished", "pubDate"),
+        retrieved=pick(record, "retrieved_at", "retrieved", "fetched_at", "crawled_at"),
+    )
     text = pick(record, *TEXT_FIELDS)
+    if text is None and isinstance(record.get("html"), str):
+        return _document_from_saved_page(record["html"], metadata, raw, file_path, record_index,
+                                         document_format)
     if text is None:
-        raise RejectError(f"no text field: expected one of {', '.join(TEXT_FIELDS)}")
+        raise RejectError(f"no text field: expected one of {', '.join(TEXT_FIELDS)}, or html")
     if not isinstance(text, str):
         raise RejectError(f"text field is a {type(text).__name__}, not a string")
     return build_document(
@@ -38,13 +50,27 @@ def document_from_record(
         file_path=file_path,
         raw=raw,
         record_index=record_index,
-        title=pick(record, "title", "headline"),
-        authors=pick(record, "author", "authors", "byline"),
-        publisher=pick(record, "publisher", "source", "site_name", "sitename"),
-        url=pick(record, "url", "link", "canonical_url"),
-        language=pick(record, "language", "lang"),
-        published=pick(record, "published_at", "published", "date", "datePublished", "pubDate"),
-        retrieved=pick(record, "retrieved_at", "retrieved", "fetched_at", "crawled_at"),
+        **metadata,
+    )
+
+
+def _document_from_saved_page(
+    html: str, metadata: dict[str, Any], raw: bytes, file_path: str, record_index: int | None,
+    document_format: str,
+) -> Document:
+    """A fetched web page saved as {"url", "retrieved_at", "html", ...}: read like an HTML file."""
+    # Imported here because the HTML reader imports `pick` from this module.
+    from policytrace.ingest.html import html_fields
+
+    page = html_fields(html)
+    # What the fetcher recorded (the URL it ended at, when, the feed's title) beats the page's tags.
+    recorded = {name: value for name, value in metadata.items() if value is not None}
+    return build_document(
+        document_format=document_format,
+        file_path=file_path,
+        raw=raw,
+        record_index=record_index,
+        **{**page, **recorded},
     )
 
 

@@ -1,4 +1,4 @@
-"""Tests of the evaluation: matching rules, scores, document look-up, release mode and the command."""
+"""Tests of the evaluation: matching rules, scores, document look-up, release mode, command."""
 
 from __future__ import annotations
 
@@ -36,31 +36,68 @@ Kremlin spokesman Dmitry Peskov declined to comment on Thursday.
 """
 
 FACTS = {
-    "id": "t01", "url": None, "publisher": None,
+    "id": "t01",
+    "url": None,
+    "publisher": None,
     "title": "Wagner recruits inmates for six months at the front",
-    "published": "2022-09-16", "author": "Test Writer",
+    "published": "2022-09-16",
+    "author": "Test Writer",
     "actors": [
-        {"name": "Yevgeny Prigozhin", "type": "person", "aliases": ["Prigozhin", "Wagner's founder"]},
+        {
+            "name": "Yevgeny Prigozhin",
+            "type": "person",
+            "aliases": ["Prigozhin", "Wagner's founder"],
+        },
         {"name": "Wagner Group", "type": "armed_group", "aliases": ["Wagner"]},
-        {"name": "Russian prisoners", "type": "population_group", "aliases": ["inmates", "prisoners"]},
+        {
+            "name": "Russian prisoners",
+            "type": "population_group",
+            "aliases": ["inmates", "prisoners"],
+        },
         {"name": "Dmitry Peskov", "type": "person", "aliases": ["Dmitry Peskov"]},
         {"name": "Kremlin", "type": "government_body", "aliases": ["Kremlin"]},
         {"name": "Olga Romanova", "type": "person", "aliases": ["Olga Romanova"]},
     ],
     "events": [
-        {"type": "recruitment", "date": "2022-08", "actors": ["Yevgeny Prigozhin", "Russian prisoners"],
-         "summary": "Prigozhin toured colonies recruiting inmates"},
-        {"type": "statement", "date": None, "actors": ["Yevgeny Prigozhin"], "summary": "50,000 joined"},
-        {"type": "mutiny", "date": "2023-06", "actors": ["Yevgeny Prigozhin"], "summary": "not in text"},
+        {
+            "type": "recruitment",
+            "date": "2022-08",
+            "actors": ["Yevgeny Prigozhin", "Russian prisoners"],
+            "summary": "Prigozhin toured colonies recruiting inmates",
+        },
+        {
+            "type": "statement",
+            "date": None,
+            "actors": ["Yevgeny Prigozhin"],
+            "summary": "50,000 joined",
+        },
+        {
+            "type": "mutiny",
+            "date": "2023-06",
+            "actors": ["Yevgeny Prigozhin"],
+            "summary": "not in text",
+        },
     ],
     "policy_conditions": [
-        {"policy": "Wagner prisoner recruitment", "type": "obligation", "summary": "six months",
-         "value": 6, "unit": "month"},
-        {"policy": "Wagner prisoner recruitment", "type": "benefit", "summary": "a pardon",
-         "value": None, "unit": None},
+        {
+            "policy": "Wagner prisoner recruitment",
+            "type": "obligation",
+            "summary": "six months",
+            "value": 6,
+            "unit": "month",
+        },
+        {
+            "policy": "Wagner prisoner recruitment",
+            "type": "benefit",
+            "summary": "a pardon",
+            "value": None,
+            "unit": None,
+        },
     ],
     "cited_sources": ["Yevgeny Prigozhin", "Dmitry Peskov"],
-    "quantities": [{"value": 50000, "unit": "prisoners", "about": "joined", "claimant": "Yevgeny Prigozhin"}],
+    "quantities": [
+        {"value": 50000, "unit": "prisoners", "about": "joined", "claimant": "Yevgeny Prigozhin"}
+    ],
 }
 
 
@@ -98,39 +135,73 @@ def test_date_windows_and_unit_classes():
 def test_free_text_policy_names_resolve_to_topic_policies():
     topic = load_topic()
     assert resolve_policy("Storm V convict contracts", topic) == "storm_v_contracts"
-    assert resolve_policy("Wagner freedom-for-service offer to inmates", topic) == \
-        "wagner_pardon_for_service"
+    assert (
+        resolve_policy("Wagner freedom-for-service offer to inmates", topic)
+        == "wagner_pardon_for_service"
+    )
     assert resolve_policy("cargo-bike purchase subsidy", topic) is None
 
 
 def test_scoring_rules_on_hand_made_predictions():
     topic = load_topic()
-    gold = {"actors": FACTS["actors"][:2], "events": FACTS["events"][:1],
-            "policy_conditions": FACTS["policy_conditions"][:1], "cited_sources": [],
-            "quantities": FACTS["quantities"]}
+    gold = {
+        "actors": FACTS["actors"][:2],
+        "events": FACTS["events"][:1],
+        "policy_conditions": FACTS["policy_conditions"][:1],
+        "cited_sources": [],
+        "quantities": FACTS["quantities"],
+    }
     names_prigozhin = frozenset({"yevgeny prigozhin", "prigozhin"})
     predicted = Predicted(
         metadata={},
-        actors=[{"id": "a1", "label": "Yevgeny Prigozhin", "names": names_prigozhin},
-                {"id": "a2", "label": "Syria", "names": frozenset({"syria"})}],
-        events=[{"event_type": "recruitment", "date_start": date(2022, 8, 1),
-                 "date_end": date(2022, 8, 31), "event_date": date(2022, 8, 1),
-                 "actor_names": [names_prigozhin], "actor_labels": ["Yevgeny Prigozhin"],
-                 "trigger": "toured", "description": "x"},
-                {"event_type": "recruitment", "date_start": date(2021, 1, 1),
-                 "date_end": date(2021, 12, 31), "event_date": date(2021, 1, 1),
-                 "actor_names": [names_prigozhin], "actor_labels": ["Yevgeny Prigozhin"],
-                 "trigger": "toured", "description": "incompatible date"}],
-        conditions=[{"condition_type": "obligation", "policy_key": "storm_v_contracts",
-                     "policy_name": "Storm V convict contracts", "value": 6.0, "unit": "month",
-                     "description": "wrong policy"}],
-        quantities=[{"value": 50000.0, "unit": "convicts", "text": "50,000 convicts"},
-                    {"value": 50000.0, "unit": "month", "text": "50,000 months"}],
+        actors=[
+            {"id": "a1", "label": "Yevgeny Prigozhin", "names": names_prigozhin},
+            {"id": "a2", "label": "Syria", "names": frozenset({"syria"})},
+        ],
+        events=[
+            {
+                "event_type": "recruitment",
+                "date_start": date(2022, 8, 1),
+                "date_end": date(2022, 8, 31),
+                "event_date": date(2022, 8, 1),
+                "actor_names": [names_prigozhin],
+                "actor_labels": ["Yevgeny Prigozhin"],
+                "trigger": "toured",
+                "description": "x",
+            },
+            {
+                "event_type": "recruitment",
+                "date_start": date(2021, 1, 1),
+                "date_end": date(2021, 12, 31),
+                "event_date": date(2021, 1, 1),
+                "actor_names": [names_prigozhin],
+                "actor_labels": ["Yevgeny Prigozhin"],
+                "trigger": "toured",
+                "description": "incompatible date",
+            },
+        ],
+        conditions=[
+            {
+                "condition_type": "obligation",
+                "policy_key": "storm_v_contracts",
+                "policy_name": "Storm V convict contracts",
+                "value": 6.0,
+                "unit": "month",
+                "description": "wrong policy",
+            }
+        ],
+        quantities=[
+            {"value": 50000.0, "unit": "convicts", "text": "50,000 convicts"},
+            {"value": 50000.0, "unit": "month", "text": "50,000 months"},
+        ],
         cited=[],
     )
     scores = score_document(gold, predicted, topic)
-    assert (scores["actors"].true_positives, scores["actors"].false_positives,
-            scores["actors"].false_negatives) == (1, 1, 1)
+    assert (
+        scores["actors"].true_positives,
+        scores["actors"].false_positives,
+        scores["actors"].false_negatives,
+    ) == (1, 1, 1)
     assert scores["actors"].missed == ["Wagner Group (armed_group)"]
     assert (scores["events"].true_positives, scores["events"].false_positives) == (1, 1)
     assert scores["policy_conditions"].true_positives == 0  # same type and value, other policy
@@ -153,8 +224,9 @@ def test_in_process_evaluation_of_a_folder(facts_folder: Path):
     assert 0 < report.overall["events"].f1 < 1
 
 
-def test_release_mode_reads_parquet_tables_and_gives_the_same_scores(facts_folder: Path,
-                                                                      tmp_path_factory):
+def test_release_mode_reads_parquet_tables_and_gives_the_same_scores(
+    facts_folder: Path, tmp_path_factory
+):
     release = tmp_path_factory.mktemp("release")
     for name, frame in build_frames(facts_folder, load_topic()).items():
         frame.write_parquet(release / f"{name}.parquet")
@@ -164,12 +236,18 @@ def test_release_mode_reads_parquet_tables_and_gives_the_same_scores(facts_folde
 
 
 def test_facts_are_matched_to_documents_by_url_when_names_differ(tmp_path: Path):
-    record = {"title": "Kremlin confirms pardons", "url": "https://example.org/a/1/",
-              "published_at": "2023-01-10T10:00:00Z",
-              "text": "Kremlin spokesman Dmitry Peskov said pardons are granted by decree."}
+    record = {
+        "title": "Kremlin confirms pardons",
+        "url": "https://example.org/a/1/",
+        "published_at": "2023-01-10T10:00:00Z",
+        "text": "Kremlin spokesman Dmitry Peskov said pardons are granted by decree.",
+    }
     (tmp_path / "export.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
-    facts = {"url": "https://example.org/a/1", "title": "Kremlin confirms pardons",
-             "actors": [{"name": "Dmitry Peskov", "type": "person", "aliases": []}]}
+    facts = {
+        "url": "https://example.org/a/1",
+        "title": "Kremlin confirms pardons",
+        "actors": [{"name": "Dmitry Peskov", "type": "person", "aliases": []}],
+    }
     (tmp_path / "x01_other_name.facts.json").write_text(json.dumps(facts), encoding="utf-8")
     report = evaluate(tmp_path)
     assert report.unmatched_facts == []
@@ -182,8 +260,19 @@ def test_command_prints_the_report_and_fails_below_a_threshold(facts_folder: Pat
     app.command("noop")(lambda: None)  # more than one command, as in the real CLI
     runner = CliRunner()
     scores = tmp_path / "scores.json"
-    ok = runner.invoke(app, ["evaluate", "--facts", str(facts_folder), "--json", str(scores),
-                             "--no-details", "--min-metadata", "1.0"])
+    ok = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--facts",
+            str(facts_folder),
+            "--json",
+            str(scores),
+            "--no-details",
+            "--min-metadata",
+            "1.0",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     assert "Overall" in ok.output and "t01_article" in ok.output
     assert json.loads(scores.read_text())["overall"]["metadata"]["f1"] == 1.0

@@ -17,8 +17,13 @@ PUBLISHED = datetime(2023, 11, 10, 12, 0, tzinfo=UTC)  # a Friday
 
 
 def make_document(text: str, published: datetime | None = PUBLISHED) -> Document:
-    return Document(text=text, document_format="text", file_path="test.txt", raw_sha256="0" * 64,
-                    published_at=published)
+    return Document(
+        text=text,
+        document_format="text",
+        file_path="test.txt",
+        raw_sha256="0" * 64,
+        published_at=published,
+    )
 
 
 def extract(text: str, published: datetime | None = PUBLISHED):
@@ -36,32 +41,37 @@ def actor_keys(extraction, event) -> set[str]:
 
 
 # A paragraph that makes a document count as being about the topic.
-TOPIC_CONTEXT = ("Wagner recruited prisoners in penal colonies and promised them a pardon "
-                 "after six months at the front in Ukraine.\n\n")
+TOPIC_CONTEXT = (
+    "Wagner recruited prisoners in penal colonies and promised them a pardon "
+    "after six months at the front in Ukraine.\n\n"
+)
 
 
 # --- dates ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("expression", "precision", "start", "end"), [
-    ("in August", "month", date(2023, 8, 1), date(2023, 8, 31)),
-    ("in December", "month", date(2022, 12, 1), date(2022, 12, 31)),
-    ("last year", "year", date(2022, 1, 1), date(2022, 12, 31)),
-    ("in the fall of 2023", "season", date(2023, 9, 1), date(2023, 11, 30)),
-    ("in the summer of last year", "season", date(2022, 6, 1), date(2022, 8, 31)),
-    ("on Thursday", "day", date(2023, 11, 9), date(2023, 11, 9)),
-    ("on Friday", "day", date(2023, 11, 10), date(2023, 11, 10)),
-    ("last month", "month", date(2023, 10, 1), date(2023, 10, 31)),
-    ("in January last year", "month", date(2022, 1, 1), date(2022, 1, 31)),
-    ("two months ago", "month", date(2023, 9, 1), date(2023, 9, 30)),
-    ("on 23 August 2023", "day", date(2023, 8, 23), date(2023, 8, 23)),
-    ("last November", "month", date(2022, 11, 1), date(2022, 11, 30)),
-])
+@pytest.mark.parametrize(
+    ("expression", "precision", "start", "end"),
+    [
+        ("in August", "month", date(2023, 8, 1), date(2023, 8, 31)),
+        ("in December", "month", date(2022, 12, 1), date(2022, 12, 31)),
+        ("last year", "year", date(2022, 1, 1), date(2022, 12, 31)),
+        ("in the fall of 2023", "season", date(2023, 9, 1), date(2023, 11, 30)),
+        ("in the summer of last year", "season", date(2022, 6, 1), date(2022, 8, 31)),
+        ("on Thursday", "day", date(2023, 11, 9), date(2023, 11, 9)),
+        ("on Friday", "day", date(2023, 11, 10), date(2023, 11, 10)),
+        ("last month", "month", date(2023, 10, 1), date(2023, 10, 31)),
+        ("in January last year", "month", date(2022, 1, 1), date(2022, 1, 31)),
+        ("two months ago", "month", date(2023, 9, 1), date(2023, 9, 30)),
+        ("on 23 August 2023", "day", date(2023, 8, 23), date(2023, 8, 23)),
+        ("last November", "month", date(2022, 11, 1), date(2022, 11, 30)),
+    ],
+)
 def test_dates_resolve_against_publication(expression, precision, start, end):
     text = f"It happened {expression}."
     mentions = [m for m in find_dates(text, 0, len(text), PUBLISHED.date()) if m.value]
     assert len(mentions) == 1
     value = mentions[0].value
     assert (value.precision, value.start, value.end) == (precision, start, end)
-    assert text[mentions[0].start:mentions[0].end].endswith(expression.split()[-1])
+    assert text[mentions[0].start : mentions[0].end].endswith(expression.split()[-1])
 
 
 def test_month_names_that_are_verbs_are_not_dates():
@@ -70,27 +80,37 @@ def test_month_names_that_are_verbs_are_not_dates():
 
 
 def test_that_same_month_takes_the_date_before_it():
-    _, extraction = extract(TOPIC_CONTEXT + "In January, Dmitry Peskov confirmed the pardons. "
-                            "The first recruits were released that same month.")
+    _, extraction = extract(
+        TOPIC_CONTEXT + "In January, Dmitry Peskov confirmed the pardons. "
+        "The first recruits were released that same month."
+    )
     release = next(e for e in extraction.events if e.event_type == "release" and e.date)
     assert (release.date.precision, release.date.start) == ("month", date(2023, 1, 1))
 
 
 # --- numbers -------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("text", "value", "low", "high", "unit"), [
-    ("Prigozhin said 50,000 prisoners went to war.", 50000, None, None, "prisoners"),
-    ("Estimates range between 100,000 and 180,000 convicts.", None, 100000, 180000, "convicts"),
-    ("Tens of thousands of inmates signed up.", None, 20000, 90000, "inmates"),
-    ("He brought about two dozen former inmates.", 24, None, None, "former inmates"),
-    ("They sign a one-year contract.", 1, None, None, "year"),
-    ("Her 34-year-old son signed.", 34, None, None, "year"),
-    ("The deal lasted half a year.", 6, None, None, "month"),
-    ("He has served fourteen months.", 14, None, None, "month"),
-    ("They were paid 200,000 roubles.", 200000, None, None, "RUB"),
-])
+@pytest.mark.parametrize(
+    ("text", "value", "low", "high", "unit"),
+    [
+        ("Prigozhin said 50,000 prisoners went to war.", 50000, None, None, "prisoners"),
+        ("Estimates range between 100,000 and 180,000 convicts.", None, 100000, 180000, "convicts"),
+        ("Tens of thousands of inmates signed up.", None, 20000, 90000, "inmates"),
+        ("He brought about two dozen former inmates.", 24, None, None, "former inmates"),
+        ("They sign a one-year contract.", 1, None, None, "year"),
+        ("Her 34-year-old son signed.", 34, None, None, "year"),
+        ("The deal lasted half a year.", 6, None, None, "month"),
+        ("He has served fourteen months.", 14, None, None, "month"),
+        ("They were paid 200,000 roubles.", 200000, None, None, "RUB"),
+    ],
+)
 def test_numbers_values_ranges_and_units(text, value, low, high, unit):
     (number,) = find_numbers(text, 0, len(text))
-    assert (number.value, number.value_low, number.value_high, number.unit) == (value, low, high, unit)
+    assert (number.value, number.value_low, number.value_high, number.unit) == (
+        value,
+        low,
+        high,
+        unit,
+    )
 
 
 def test_labels_and_years_are_not_amounts():
@@ -110,24 +130,32 @@ def test_phrase_index_matches_gaps_and_numbers():
     index.add("sign", ["sign+ * contract"])
     index.add("term", ["# month|months"])
     words = "he signed a new contract for six months".split()
-    hits = {(label, first, last) for label, first, last in index.matches(words, [True] * len(words))}
+    hits = {
+        (label, first, last) for label, first, last in index.matches(words, [True] * len(words))
+    }
     assert ("sign", 1, 5) in hits
     assert ("term", 6, 8) in hits
 
 
 # --- actors --------------------------------------------------------------------------------------
 def test_registry_aliases_and_role_references_resolve_to_canonical_actors():
-    _, extraction = extract("Wagner's founder toured the colonies. The Kremlin spokesman declined "
-                            "to comment, and the defence ministry said nothing.")
-    assert {"Yevgeny Prigozhin", "Dmitry Peskov", "Russian Ministry of Defence"} <= names(extraction)
+    _, extraction = extract(
+        "Wagner's founder toured the colonies. The Kremlin spokesman declined "
+        "to comment, and the defence ministry said nothing."
+    )
+    assert {"Yevgeny Prigozhin", "Dmitry Peskov", "Russian Ministry of Defence"} <= names(
+        extraction
+    )
     prigozhin = next(a for a in extraction.actors if a.name == "Yevgeny Prigozhin")
     assert prigozhin.is_registered and prigozhin.key == "reg:yevgeny_prigozhin"
 
 
 def test_unregistered_people_with_titles_and_appositions():
-    _, extraction = extract("Irina Sokolova, a lawyer in Perm, said the deal was unfair. "
-                            "Deputy Governor Pavel Lomov declined to comment. Sokolova said later "
-                            "that she would appeal.")
+    _, extraction = extract(
+        "Irina Sokolova, a lawyer in Perm, said the deal was unfair. "
+        "Deputy Governor Pavel Lomov declined to comment. Sokolova said later "
+        "that she would appeal."
+    )
     people = {a.name for a in extraction.actors if a.actor_type == "person"}
     assert {"Irina Sokolova", "Pavel Lomov"} <= people
     sokolova = [a for a in extraction.actors if a.name == "Irina Sokolova"]
@@ -136,22 +164,27 @@ def test_unregistered_people_with_titles_and_appositions():
 
 
 def test_a_local_person_beats_a_registry_alias_with_the_same_surname():
-    _, extraction = extract("Defenceman Lukas Wagner scored in overtime. \"I owed them one,\" "
-                            "Wagner said.")
+    _, extraction = extract(
+        'Defenceman Lukas Wagner scored in overtime. "I owed them one," Wagner said.'
+    )
     wagner = {a.name for a in extraction.actors if a.surface == "Wagner"}
     assert wagner == {"Lukas Wagner"}
 
 
 def test_definite_role_nouns_refer_to_the_latest_matching_actor():
-    _, extraction = extract("The Federal Penitentiary Service was asked about the figures. "
-                            "The service declined to comment.")
+    _, extraction = extract(
+        "The Federal Penitentiary Service was asked about the figures. "
+        "The service declined to comment."
+    )
     service = [a for a in extraction.actors if a.surface == "The service"]
     assert [a.name for a in service] == ["Federal Penitentiary Service"]
 
 
 def test_groups_named_by_origin_and_organisations_by_head_word():
-    _, extraction = extract("Ukrainian officials said so. The Ozyorny District Court ruled on "
-                            "Tuesday, and Penal Colony No. 12 did not comment.")
+    _, extraction = extract(
+        "Ukrainian officials said so. The Ozyorny District Court ruled on "
+        "Tuesday, and Penal Colony No. 12 did not comment."
+    )
     types = {a.name: a.actor_type for a in extraction.actors}
     assert types["Ukrainian officials"] == "government_body"
     assert types["Ozyorny District Court"] == "court_or_prosecutor"
@@ -160,16 +193,18 @@ def test_groups_named_by_origin_and_organisations_by_head_word():
 
 # --- events, attribution, negation ---------------------------------------------------------------
 def test_event_type_actors_and_date_from_one_sentence():
-    _, extraction = extract(TOPIC_CONTEXT + "Prigozhin led a rebellion against the Russian "
-                            "military leadership in June.")
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Prigozhin led a rebellion against the Russian military leadership in June."
+    )
     mutiny = next(e for e in extraction.events if e.event_type == "mutiny")
     assert {"Yevgeny Prigozhin", "Russian military leadership"} <= actor_keys(extraction, mutiny)
     assert (mutiny.date.precision, mutiny.date.start) == ("month", date(2023, 6, 1))
 
 
 def test_attribution_gives_claimant_statement_and_cited_source():
-    _, extraction = extract(TOPIC_CONTEXT + "Recruitment into Storm Z has stopped, according to "
-                            "the BBC.")
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Recruitment into Storm Z has stopped, according to the BBC."
+    )
     policy_end = next(e for e in extraction.events if e.event_type == "policy_end")
     assert policy_end.claimant_key == "reg:bbc"
     assert policy_end.attribution == "according to"
@@ -177,15 +212,18 @@ def test_attribution_gives_claimant_statement_and_cited_source():
 
 
 def test_pronoun_speaker_is_the_last_person_outside_quotes():
-    _, extraction = extract("Anna Petrova, a lawyer, described the case. \"Only the president "
-                            "can sign it,\" she said.")
+    _, extraction = extract(
+        'Anna Petrova, a lawyer, described the case. "Only the president can sign it," she said.'
+    )
     statements = [e for e in extraction.events if e.event_type == "statement"]
     assert {e.claimant_key for e in statements} == {"txt:person:anna petrova"}
 
 
 def test_negation_and_hedging_are_kept_on_the_event():
-    _, extraction = extract(TOPIC_CONTEXT + "The ministry has not recruited women, and Wagner "
-                            "reportedly deployed convicts near Bakhmut.")
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The ministry has not recruited women, and Wagner "
+        "reportedly deployed convicts near Bakhmut."
+    )
     by_type = {e.event_type: e for e in extraction.events}
     assert by_type["recruitment"].is_negated
     assert by_type["combat"].is_hedged and not by_type["combat"].is_negated
@@ -193,10 +231,12 @@ def test_negation_and_hedging_are_kept_on_the_event():
 
 # --- policy conditions ---------------------------------------------------------------------------
 def test_exit_renewal_and_term_conditions_with_values():
-    _, extraction = extract(TOPIC_CONTEXT + "Now inmates sign a contract with the defence "
-                            "ministry for one year, and the contract is extended automatically. "
-                            "They can leave only if they are badly wounded, get a state award, "
-                            "reach the age limit, or when the war is over.")
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Now inmates sign a contract with the defence "
+        "ministry for one year, and the contract is extended automatically. "
+        "They can leave only if they are badly wounded, get a state award, "
+        "reach the age limit, or when the war is over."
+    )
     storm_v = [c for c in extraction.conditions if c.policy_key == "storm_v_contracts"]
     types = sorted(c.condition_type for c in storm_v)
     assert types.count("exit") == 4
@@ -206,37 +246,51 @@ def test_exit_renewal_and_term_conditions_with_values():
 
 
 def test_a_negated_condition_is_flagged():
-    _, extraction = extract(TOPIC_CONTEXT + "The contract did not guarantee his freedom after "
-                            "six months.")
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The contract did not guarantee his freedom after six months."
+    )
     termination = next(c for c in extraction.conditions if c.condition_type == "termination")
     assert termination.status == "ended"
 
 
 def test_off_topic_documents_get_no_conditions_or_quantities():
-    _, extraction = extract("The council said the bridge will close for eight weeks. Councillor "
-                            "Jane Hart said 12 buses would replace the trams.")
+    _, extraction = extract(
+        "The council said the bridge will close for eight weeks. Councillor "
+        "Jane Hart said 12 buses would replace the trams."
+    )
     assert extraction.conditions == [] and extraction.quantities == []
     assert any(e.event_type == "statement" for e in extraction.events)
 
 
 # --- evidence ------------------------------------------------------------------------------------
 def test_every_record_has_exact_evidence_spans():
-    document, extraction = extract(TOPIC_CONTEXT + "Prigozhin claimed that 50,000 prisoners "
-                                   "joined Wagner, according to the BBC. In February, the defence "
-                                   "ministry took over recruitment with Storm Z.")
+    document, extraction = extract(
+        TOPIC_CONTEXT + "Prigozhin claimed that 50,000 prisoners "
+        "joined Wagner, according to the BBC. In February, the defence "
+        "ministry took over recruitment with Storm Z."
+    )
     text = document.text
-    records = [*extraction.actors, *extraction.events, *extraction.conditions,
-               *extraction.quantities, *extraction.cited_sources]
+    records = [
+        *extraction.actors,
+        *extraction.events,
+        *extraction.conditions,
+        *extraction.quantities,
+        *extraction.cited_sources,
+    ]
     assert records
     for record in records:
         evidence = record.evidence
-        assert 0 <= evidence.char_start <= evidence.span_start < evidence.span_end <= evidence.char_end
-        assert text[evidence.char_start:evidence.char_end].strip() == \
-            text[evidence.char_start:evidence.char_end]
+        assert (
+            0 <= evidence.char_start <= evidence.span_start < evidence.span_end <= evidence.char_end
+        )
+        assert (
+            text[evidence.char_start : evidence.char_end].strip()
+            == text[evidence.char_start : evidence.char_end]
+        )
     for actor in extraction.actors:
-        assert text[actor.evidence.span_start:actor.evidence.span_end] == actor.surface
+        assert text[actor.evidence.span_start : actor.evidence.span_end] == actor.surface
     for quantity in extraction.quantities:
-        assert text[quantity.evidence.span_start:quantity.evidence.span_end] == quantity.text
+        assert text[quantity.evidence.span_start : quantity.evidence.span_end] == quantity.text
     keys = {a.key for a in extraction.actors}
     for event in extraction.events:
         assert {key for key, _ in event.actors} <= keys
@@ -252,9 +306,15 @@ def test_extraction_is_deterministic_and_versioned():
 
 
 def test_documents_without_a_publication_date_keep_only_absolute_dates():
-    _, extraction = extract(TOPIC_CONTEXT + "Wagner stopped recruiting in February 2023. "
-                            "The ministry took over recruitment last year.", published=None)
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Wagner stopped recruiting in February 2023. "
+        "The ministry took over recruitment last year.",
+        published=None,
+    )
     dated = {e.event_type: e.date for e in extraction.events}
     assert dated["policy_end"].start == date(2023, 2, 1)
-    assert all(e.date is None for e in extraction.events if e.event_type == "recruitment"
-               and "last year" in e.description)
+    assert all(
+        e.date is None
+        for e in extraction.events
+        if e.event_type == "recruitment" and "last year" in e.description
+    )

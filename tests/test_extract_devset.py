@@ -26,16 +26,22 @@ def report():
 def test_overall_scores_do_not_drop_below_the_recorded_levels(report):
     recorded = json.loads(RECORDED.read_text(encoding="utf-8"))["overall"]
     overall = report.overall
-    drops = {kind: (round(overall[kind].f1, 4), recorded[kind]["f1"]) for kind in KINDS
-             if overall[kind].f1 < recorded[kind]["f1"] - TOLERANCE}
+    drops = {
+        kind: (round(overall[kind].f1, 4), recorded[kind]["f1"])
+        for kind in KINDS
+        if overall[kind].f1 < recorded[kind]["f1"] - TOLERANCE
+    }
     assert not drops, f"F1 below the recorded level (now, recorded): {drops}"
 
 
 def test_the_seed_scores_do_not_drop(report):
     recorded = json.loads(RECORDED.read_text(encoding="utf-8"))["documents"][SEED]
     seed = next(d for d in report.documents if d.name == SEED)
-    drops = {kind: (round(seed.kinds[kind].f1, 4), recorded[kind]["f1"]) for kind in KINDS
-             if seed.kinds[kind].f1 < recorded[kind]["f1"] - TOLERANCE}
+    drops = {
+        kind: (round(seed.kinds[kind].f1, 4), recorded[kind]["f1"])
+        for kind in KINDS
+        if seed.kinds[kind].f1 < recorded[kind]["f1"] - TOLERANCE
+    }
     assert not drops, f"seed F1 below the recorded level (now, recorded): {drops}"
 
 
@@ -55,11 +61,15 @@ def test_every_evidence_span_is_exact():
     assert mentions.height > 0
     for row in mentions.iter_rows(named=True):
         text = texts[row["source_id"]]
-        assert text[row["char_start"]:row["char_end"]] == row["evidence"]
-        assert text[row["span_start"]:row["span_end"]] == row["span_text"]
+        assert text[row["char_start"] : row["char_end"]] == row["evidence"]
+        assert text[row["span_start"] : row["span_end"]] == row["span_text"]
     # every extracted row has evidence
-    for table, key in (("actors", "actor_id"), ("events", "event_id"),
-                       ("policy_conditions", "condition_id"), ("quantities", "quantity_id")):
+    for table, key in (
+        ("actors", "actor_id"),
+        ("events", "event_id"),
+        ("policy_conditions", "condition_id"),
+        ("quantities", "quantity_id"),
+    ):
         ids = set(frames[table][key].to_list())
         supported = set(mentions.filter(pl.col("table_name") == table)["row_id"].to_list())
         assert ids <= supported, f"{table} rows without evidence"

@@ -96,6 +96,56 @@ def run(
 
 
 @app.command()
+def serve(
+    input_dir: Annotated[Path, typer.Option("--input", "-i", help="Folder of news documents to build from on every run.")] = DEFAULT_INPUT,
+    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder for releases.")] = DEFAULT_OUTPUT,
+    cron: Annotated[str, typer.Option(help="When to run, as a cron expression (default: daily at 06:00).")] = "0 6 * * *",
+    timezone: Annotated[str, typer.Option(help="Time zone of the cron schedule.")] = "UTC",
+    name: Annotated[str, typer.Option(help="Deployment name.")] = "daily",
+    topic: Annotated[str, typer.Option(help="Topic name or folder.")] = DEFAULT_TOPIC,
+    batch_size: Annotated[int, typer.Option(min=1, help="Documents per Prefect task.")] = 200,
+    port: Annotated[int | None, typer.Option(help="Port of the local Prefect server started when PREFECT_API_URL is not set.")] = None,
+) -> None:
+    """Serve `build-dataset` as a scheduled Prefect deployment (starts a local server if none is set)."""
+    import os
+
+    configure_environment(log_level="INFO")
+    parameters = {"input_dir": str(input_dir.resolve()), "output_dir": str(output_dir.resolve()),
+                  "topic": topic, "batch_size": batch_size}
+
+    def serve_deployment() -> None:
+        from prefect.schedules import Cron
+
+        from flows.build_dataset import build_dataset
+
+        console.print(f"Serving deployment build-dataset/{name} ({cron}, {timezone}) "
+                      f"against {os.environ.get('PREFECT_API_URL')}; Ctrl+C stops.")
+        build_dataset.serve(name=name, schedules=[Cron(cron, timezone=timezone)],
+                            parameters=parameters, print_starting_message=False)
+
+    if os.environ.get("PREFECT_API_URL"):
+        serve_deployment()
+        return
+    import signal
+
+    from policytrace.server import LocalPrefectServer
+
+    # A service manager stops us with SIGTERM: unwind like Ctrl+C so the server is stopped too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    log = output_dir / "prefect-server.log"
+    console.print(f"No PREFECT_API_URL set: starting a local Prefect server (log: {log}) ...")
+    with LocalPrefectServer(port=port, log_file=log) as server:
+        # Prefect reads its settings at import, and nothing has imported it yet in this process.
+        os.environ["PREFECT_API_URL"] = server.api_url
+        console.print(f"Prefect UI: {server.api_url.removesuffix('/api')}")
+        try:
+            serve_deployment()
+        except KeyboardInterrupt:
+            console.print("stopping")
+
+
+@app.command()
 def validate(
     release: Annotated[Path, typer.Argument(help="Release or staging folder with <table>.parquet files.")],
     topic: Annotated[str, typer.Option(help="Topic whose vocabularies apply.")] = DEFAULT_TOPIC,
@@ -166,3 +216,7 @@ def dictionary(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -21,9 +21,29 @@ KINDS = ("actors", "events", "policy_conditions", "quantities", "cited_sources",
 FACTS_SUFFIX = ".facts.json"
 _TIME_UNITS = {"day", "week", "month", "year", "hour", "minute"}
 # Units that all count people: "prisoners", "convicts" and "men" are the same kind of count.
-_PEOPLE = {"prisoner", "inmate", "convict", "man", "men", "people", "person", "woman", "women",
-           "recruit", "fighter", "soldier", "detainee", "volunteer", "veteran", "criminal",
-           "former inmate", "former prisoner", "male prisoner", "male inmate", "individual"}
+_PEOPLE = {
+    "prisoner",
+    "inmate",
+    "convict",
+    "man",
+    "men",
+    "people",
+    "person",
+    "woman",
+    "women",
+    "recruit",
+    "fighter",
+    "soldier",
+    "detainee",
+    "volunteer",
+    "veteran",
+    "criminal",
+    "former inmate",
+    "former prisoner",
+    "male prisoner",
+    "male inmate",
+    "individual",
+}
 _METADATA_FIELDS = ("title", "published", "author", "publisher", "url")
 
 
@@ -40,28 +60,38 @@ class KindScore:
 
     @property
     def precision(self) -> float:
+        """Share of found items that are right (1.0 when nothing was found)."""
         found = self.true_positives + self.false_positives
         return self.true_positives / found if found else 1.0
 
     @property
     def recall(self) -> float:
+        """Share of expected items that were found (1.0 when nothing was expected)."""
         expected = self.true_positives + self.false_negatives
         return self.true_positives / expected if expected else 1.0
 
     @property
     def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def add(self, other: KindScore) -> None:
+        """Add another score's counts to this one."""
         self.true_positives += other.true_positives
         self.false_positives += other.false_positives
         self.false_negatives += other.false_negatives
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4), "tp": self.true_positives, "fp": self.false_positives,
-                "fn": self.false_negatives}
+        """Rounded scores and counts, for JSON."""
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "tp": self.true_positives,
+            "fp": self.false_positives,
+            "fn": self.false_negatives,
+        }
 
 
 @dataclass
@@ -82,6 +112,7 @@ class Report:
 
     @property
     def overall(self) -> dict[str, KindScore]:
+        """Counts summed over documents (micro-average) per kind."""
         totals = {kind: KindScore() for kind in KINDS}
         for document in self.documents:
             for kind, score in document.kinds.items():
@@ -89,17 +120,20 @@ class Report:
         return totals
 
     def as_dict(self) -> dict[str, Any]:
+        """Overall and per-document scores, for JSON."""
         return {
             "overall": {kind: score.as_dict() for kind, score in self.overall.items()},
-            "documents": {d.name: {k: s.as_dict() for k, s in d.kinds.items()}
-                          for d in self.documents},
+            "documents": {
+                d.name: {k: s.as_dict() for k, s in d.kinds.items()} for d in self.documents
+            },
             "unmatched_facts": self.unmatched_facts,
         }
 
 
 # --- matching helpers -------------------------------------------------------------------------
-def max_matching(golds: list[Any], predictions: list[Any],
-                 matches: Callable[[Any, Any], bool]) -> dict[int, int]:
+def max_matching(
+    golds: list[Any], predictions: list[Any], matches: Callable[[Any, Any], bool]
+) -> dict[int, int]:
     """A maximum one-to-one matching gold index -> prediction index (augmenting paths)."""
     edges = [[j for j, p in enumerate(predictions) if matches(g, p)] for g in golds]
     owner: dict[int, int] = {}
@@ -119,8 +153,13 @@ def max_matching(golds: list[Any], predictions: list[Any],
     return {g: p for p, g in owner.items()}
 
 
-def _score(golds: list[Any], predictions: list[Any], matches: Callable[[Any, Any], bool],
-           describe_gold: Callable[[Any], str], describe_prediction: Callable[[Any], str]) -> KindScore:
+def _score(
+    golds: list[Any],
+    predictions: list[Any],
+    matches: Callable[[Any, Any], bool],
+    describe_gold: Callable[[Any], str],
+    describe_prediction: Callable[[Any], str],
+) -> KindScore:
     pairs = max_matching(golds, predictions, matches)
     matched_predictions = set(pairs.values())
     return KindScore(
@@ -128,8 +167,11 @@ def _score(golds: list[Any], predictions: list[Any], matches: Callable[[Any, Any
         false_positives=len(predictions) - len(matched_predictions),
         false_negatives=len(golds) - len(pairs),
         missed=[describe_gold(g) for i, g in enumerate(golds) if i not in pairs],
-        extra=[describe_prediction(p) for j, p in enumerate(predictions)
-               if j not in matched_predictions],
+        extra=[
+            describe_prediction(p)
+            for j, p in enumerate(predictions)
+            if j not in matched_predictions
+        ],
     )
 
 
@@ -156,8 +198,10 @@ def date_window(value: str | None) -> tuple[date, date] | None:
         return date(parts[0], 1, 1), date(parts[0], 12, 31)
     if len(parts) == 2:
         import calendar
-        return date(parts[0], parts[1], 1), date(parts[0], parts[1],
-                                                 calendar.monthrange(parts[0], parts[1])[1])
+
+        return date(parts[0], parts[1], 1), date(
+            parts[0], parts[1], calendar.monthrange(parts[0], parts[1])[1]
+        )
     day = date(parts[0], parts[1], parts[2])
     return day, day
 
@@ -229,9 +273,11 @@ class TableView:
             self.event_actors.setdefault(row["event_id"], []).append(row["actor_id"])
 
     def documents(self) -> list[dict[str, Any]]:
+        """The sources rows of ingested documents."""
         return self.frames["sources"].filter(pl.col("source_type") == "document").to_dicts()
 
     def actor_names(self, source_id: str, actor_id: str | None) -> frozenset[str]:
+        """An actor's canonical name, aliases and the words that named it in this document."""
         if actor_id is None or actor_id not in self.actors:
             return frozenset()
         row = self.actors[actor_id]
@@ -239,11 +285,15 @@ class TableView:
         return _names(row["name"], aliases, self.surfaces.get((source_id, actor_id), ()))
 
     def predicted(self, document: dict[str, Any]) -> Predicted:
+        """One document's rows of every table, as facts (repeated facts counted once)."""
         source_id = document["source_id"]
         frames = self.frames
         actor_ids = sorted({row_id for (sid, row_id) in self.surfaces if sid == source_id})
-        actors = [{"id": a, "label": self.actors[a]["name"], "names": self.actor_names(source_id, a)}
-                  for a in actor_ids if a in self.actors]
+        actors = [
+            {"id": a, "label": self.actors[a]["name"], "names": self.actor_names(source_id, a)}
+            for a in actor_ids
+            if a in self.actors
+        ]
         events = []
         seen_events = set()
         for row in frames["events"].filter(pl.col("source_id") == source_id).iter_rows(named=True):
@@ -252,17 +302,31 @@ class TableView:
             if key in seen_events:
                 continue  # the same event stated twice is one fact
             seen_events.add(key)
-            events.append({**row, "actor_names": [self.actor_names(source_id, a) for a in ids],
-                           "actor_labels": sorted(self.actors[a]["name"] for a in ids
-                                                  if a in self.actors)})
+            events.append(
+                {
+                    **row,
+                    "actor_names": [self.actor_names(source_id, a) for a in ids],
+                    "actor_labels": sorted(self.actors[a]["name"] for a in ids if a in self.actors),
+                }
+            )
         conditions = []
-        for row in frames["policy_conditions"].filter(pl.col("source_id") == source_id).iter_rows(
-                named=True):
-            conditions.append({**row, "policy_key": self.policy_keys.get(
-                normalise_name(row["policy_name"])) or resolve_policy(row["policy_name"], self.topic)})
+        for row in (
+            frames["policy_conditions"]
+            .filter(pl.col("source_id") == source_id)
+            .iter_rows(named=True)
+        ):
+            conditions.append(
+                {
+                    **row,
+                    "policy_key": self.policy_keys.get(normalise_name(row["policy_name"]))
+                    or resolve_policy(row["policy_name"], self.topic),
+                }
+            )
         quantities = []
         seen_values = set()
-        for row in frames["quantities"].filter(pl.col("source_id") == source_id).iter_rows(named=True):
+        for row in (
+            frames["quantities"].filter(pl.col("source_id") == source_id).iter_rows(named=True)
+        ):
             if row["value"] is not None:
                 values = [row["value"]]
             elif re.search(r"\d", row["quantity_text"] or ""):
@@ -273,52 +337,76 @@ class TableView:
                 key = (round(value, 6), unit_class(row["unit"]))
                 if key not in seen_values:
                     seen_values.add(key)
-                    quantities.append({"value": value, "unit": row["unit"],
-                                       "text": row["quantity_text"]})
+                    quantities.append(
+                        {"value": value, "unit": row["unit"], "text": row["quantity_text"]}
+                    )
         cited = []
         seen_cited = set()
-        for row in frames["sources"].filter((pl.col("source_type") == "cited")
-                                            & (pl.col("cited_by_source_id") == source_id)
-                                            ).iter_rows(named=True):
+        for row in (
+            frames["sources"]
+            .filter(
+                (pl.col("source_type") == "cited") & (pl.col("cited_by_source_id") == source_id)
+            )
+            .iter_rows(named=True)
+        ):
             key = row["actor_id"] or normalise_name(row["name"] or "")
             if key in seen_cited:
                 continue
             seen_cited.add(key)
-            cited.append({"name": row["name"],
-                          "names": _names(row["name"]) | self.actor_names(source_id, row["actor_id"])})
+            cited.append(
+                {
+                    "name": row["name"],
+                    "names": _names(row["name"]) | self.actor_names(source_id, row["actor_id"]),
+                }
+            )
         return Predicted(document, actors, events, conditions, quantities, cited)
 
 
 # --- scoring one document -----------------------------------------------------------------------
-def score_document(gold: dict[str, Any], predicted: Predicted, topic: Topic) -> dict[str, KindScore]:
+def score_document(
+    gold: dict[str, Any], predicted: Predicted, topic: Topic
+) -> dict[str, KindScore]:
     """Scores per kind for one document's facts and its predictions."""
-    gold_actor_names = {a["name"]: _names(a["name"], a.get("aliases", []))
-                        for a in gold.get("actors", [])}
+    gold_actor_names = {
+        a["name"]: _names(a["name"], a.get("aliases", [])) for a in gold.get("actors", [])
+    }
 
     def gold_names(name: str) -> frozenset[str]:
         return gold_actor_names.get(name, _names(name))
 
     scores = {}
     scores["actors"] = _score(
-        gold.get("actors", []), predicted.actors,
+        gold.get("actors", []),
+        predicted.actors,
         lambda g, p: bool(gold_names(g["name"]) & p["names"]),
-        lambda g: f"{g['name']} ({g['type']})", lambda p: p["label"])
+        lambda g: f"{g['name']} ({g['type']})",
+        lambda p: p["label"],
+    )
 
     def event_matches(g: dict[str, Any], p: dict[str, Any]) -> bool:
         if g["type"] != p["event_type"]:
             return False
         window = date_window(g.get("date"))
-        if window and p["date_start"] is not None and not (
-                p["date_start"] <= window[1] and window[0] <= p["date_end"]):
+        if (
+            window
+            and p["date_start"] is not None
+            and not (p["date_start"] <= window[1] and window[0] <= p["date_end"])
+        ):
             return False
-        return any(gold_names(name) & names for name in g.get("actors", [])
-                   for names in p["actor_names"])
+        return any(
+            gold_names(name) & names for name in g.get("actors", []) for names in p["actor_names"]
+        )
 
     scores["events"] = _score(
-        gold.get("events", []), predicted.events, event_matches,
+        gold.get("events", []),
+        predicted.events,
+        event_matches,
         lambda g: f"{g['type']} {g.get('date') or '-'} {g.get('actors')}: {g.get('summary', '')}",
-        lambda p: f"{p['event_type']} {p['event_date'] or '-'} {p['actor_labels']}: "
-                  f"{p['trigger']!r} in {p['description'][:90]!r}")
+        lambda p: (
+            f"{p['event_type']} {p['event_date'] or '-'} {p['actor_labels']}: "
+            f"{p['trigger']!r} in {p['description'][:90]!r}"
+        ),
+    )
 
     def condition_matches(g: dict[str, Any], p: dict[str, Any]) -> bool:
         if g["type"] != p["condition_type"]:
@@ -327,15 +415,23 @@ def score_document(gold: dict[str, Any], predicted: Predicted, topic: Topic) -> 
         if gold_policy and p["policy_key"] and gold_policy != p["policy_key"]:
             return False
         if g.get("value") is not None:
-            return p["value"] is not None and abs(p["value"] - g["value"]) < 1e-6 and \
-                unit_class(p["unit"]) == unit_class(g.get("unit"))
+            return (
+                p["value"] is not None
+                and abs(p["value"] - g["value"]) < 1e-6
+                and unit_class(p["unit"]) == unit_class(g.get("unit"))
+            )
         return True
 
     scores["policy_conditions"] = _score(
-        gold.get("policy_conditions", []), predicted.conditions, condition_matches,
+        gold.get("policy_conditions", []),
+        predicted.conditions,
+        condition_matches,
         lambda g: f"{g['type']} [{g.get('policy')}] {g.get('summary', '')}",
-        lambda p: f"{p['condition_type']} [{p['policy_name']}] {p['value'] or ''} "
-                  f"{p['unit'] or ''} {p['description'][:90]!r}")
+        lambda p: (
+            f"{p['condition_type']} [{p['policy_name']}] {p['value'] or ''} "
+            f"{p['unit'] or ''} {p['description'][:90]!r}"
+        ),
+    )
 
     def quantity_matches(g: dict[str, Any], p: dict[str, Any]) -> bool:
         if abs(float(g["value"]) - p["value"]) > 1e-6:
@@ -343,13 +439,20 @@ def score_document(gold: dict[str, Any], predicted: Predicted, topic: Topic) -> 
         return unit_class(g.get("unit")) == unit_class(p["unit"])
 
     scores["quantities"] = _score(
-        gold.get("quantities", []), predicted.quantities, quantity_matches,
+        gold.get("quantities", []),
+        predicted.quantities,
+        quantity_matches,
         lambda g: f"{g['value']:g} {g.get('unit')} ({g.get('about', '')})",
-        lambda p: f"{p['value']:g} {p['unit']} ({p['text']!r})")
+        lambda p: f"{p['value']:g} {p['unit']} ({p['text']!r})",
+    )
 
     scores["cited_sources"] = _score(
-        gold.get("cited_sources", []), predicted.cited,
-        lambda g, p: bool(gold_names(g) & p["names"]), str, lambda p: p["name"])
+        gold.get("cited_sources", []),
+        predicted.cited,
+        lambda g, p: bool(gold_names(g) & p["names"]),
+        str,
+        lambda p: p["name"],
+    )
 
     scores["metadata"] = _score_metadata(gold, predicted.metadata)
     return scores
@@ -371,8 +474,10 @@ def _published(document: dict[str, Any]) -> str | None:
 
 def _score_metadata(gold: dict[str, Any], document: dict[str, Any]) -> KindScore:
     predicted = {
-        "title": document.get("title"), "published": _published(document),
-        "author": document.get("author"), "publisher": document.get("publisher"),
+        "title": document.get("title"),
+        "published": _published(document),
+        "author": document.get("author"),
+        "publisher": document.get("publisher"),
         "url": document.get("url"),
     }
     score = KindScore()
@@ -385,8 +490,11 @@ def _score_metadata(gold: dict[str, Any], document: dict[str, Any]) -> KindScore
         elif name == "url" and expected and found:
             equal = canonical_url(expected) == canonical_url(found)
         else:
-            equal = expected is not None and found is not None and \
-                normalise_name(str(expected)) == normalise_name(str(found))
+            equal = (
+                expected is not None
+                and found is not None
+                and normalise_name(str(expected)) == normalise_name(str(found))
+            )
         if expected is not None and found is not None and equal:
             score.true_positives += 1
             continue
@@ -402,8 +510,10 @@ def _score_metadata(gold: dict[str, Any], document: dict[str, Any]) -> KindScore
 # --- whole evaluation --------------------------------------------------------------------------
 def load_facts(folder: Path) -> dict[str, dict[str, Any]]:
     """Facts files of a folder by document name (NAME.facts.json -> NAME)."""
-    return {path.name[:-len(FACTS_SUFFIX)]: json.loads(path.read_text(encoding="utf-8"))
-            for path in sorted(folder.glob(f"*{FACTS_SUFFIX}"))}
+    return {
+        path.name[: -len(FACTS_SUFFIX)]: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(folder.glob(f"*{FACTS_SUFFIX}"))
+    }
 
 
 def build_frames(folder: Path, topic: Topic) -> dict[str, pl.DataFrame]:
@@ -418,16 +528,24 @@ def build_frames(folder: Path, topic: Topic) -> dict[str, pl.DataFrame]:
 
 def read_release(release: Path) -> dict[str, pl.DataFrame]:
     """The tables of a release folder (<table>.parquet)."""
-    names = ("sources", "actors", "events", "event_actors", "policy_conditions", "quantities",
-             "mentions")
+    names = (
+        "sources",
+        "actors",
+        "events",
+        "event_actors",
+        "policy_conditions",
+        "quantities",
+        "mentions",
+    )
     missing = [n for n in names if not (release / f"{n}.parquet").is_file()]
     if missing:
         raise FileNotFoundError(f"{release} has no {', '.join(m + '.parquet' for m in missing)}")
     return {name: pl.read_parquet(release / f"{name}.parquet") for name in names}
 
 
-def _document_for(name: str, facts: dict[str, Any],
-                  documents: list[dict[str, Any]]) -> dict[str, Any] | None:
+def _document_for(
+    name: str, facts: dict[str, Any], documents: list[dict[str, Any]]
+) -> dict[str, Any] | None:
     for document in documents:
         path = Path(document.get("file_path") or "")
         if path.name.split(".")[0] == name or path.stem == name:
@@ -440,8 +558,7 @@ def _document_for(name: str, facts: dict[str, Any],
     return None
 
 
-def evaluate(facts_dir: Path, release: Path | None = None,
-             topic: Topic | None = None) -> Report:
+def evaluate(facts_dir: Path, release: Path | None = None, topic: Topic | None = None) -> Report:
     """Score the release in `release` (or a fresh run over facts_dir) against facts_dir's facts."""
     topic = topic or load_topic()
     frames = read_release(release) if release else build_frames(facts_dir, topic)
@@ -455,19 +572,26 @@ def evaluate(facts_dir: Path, release: Path | None = None,
             empty = Predicted({}, [], [], [], [], [])
             scores.append(DocumentScore(name, None, score_document(facts, empty, topic)))
             continue
-        scores.append(DocumentScore(name, document["source_id"],
-                                    score_document(facts, view.predicted(document), topic)))
+        scores.append(
+            DocumentScore(
+                name, document["source_id"], score_document(facts, view.predicted(document), topic)
+            )
+        )
     return Report(scores, unmatched)
 
 
 def format_report(report: Report, details: bool = True) -> str:
     """The report as text: overall scores, a per-document F1 table, then misses and extras."""
-    lines = ["Overall (micro-averaged over documents)",
-             f"  {'kind':<18} {'P':>6} {'R':>6} {'F1':>6} {'tp':>5} {'fp':>5} {'fn':>5}"]
+    lines = [
+        "Overall (micro-averaged over documents)",
+        f"  {'kind':<18} {'P':>6} {'R':>6} {'F1':>6} {'tp':>5} {'fp':>5} {'fn':>5}",
+    ]
     for kind, score in report.overall.items():
-        lines.append(f"  {kind:<18} {score.precision:>6.3f} {score.recall:>6.3f} {score.f1:>6.3f} "
-                     f"{score.true_positives:>5} {score.false_positives:>5} "
-                     f"{score.false_negatives:>5}")
+        lines.append(
+            f"  {kind:<18} {score.precision:>6.3f} {score.recall:>6.3f} {score.f1:>6.3f} "
+            f"{score.true_positives:>5} {score.false_positives:>5} "
+            f"{score.false_negatives:>5}"
+        )
     header = " ".join(f"{kind[:9]:>9}" for kind in KINDS)
     lines += ["", f"F1 per document\n  {'document':<40} {header}"]
     for document in report.documents:
@@ -488,39 +612,71 @@ def format_report(report: Report, details: bool = True) -> str:
 
 
 def evaluate_command(
-    facts: Annotated[Path, typer.Option(
-        "--facts", help="Folder of NAME.facts.json files (and, without --release, the documents).",
-        exists=True, file_okay=False)],
-    release: Annotated[Path | None, typer.Option(
-        "--release", help="Release folder with <table>.parquet files; default: extract the "
-                          "documents beside the facts files in-process.")] = None,
+    facts: Annotated[
+        Path,
+        typer.Option(
+            "--facts",
+            help="Folder of NAME.facts.json files (and, without --release, the documents).",
+            exists=True,
+            file_okay=False,
+        ),
+    ],
+    release: Annotated[
+        Path | None,
+        typer.Option(
+            "--release",
+            help="Release folder with <table>.parquet files; default: extract the "
+            "documents beside the facts files in-process.",
+        ),
+    ] = None,
     topic: Annotated[str, typer.Option(help="Topic name or folder.")] = "prison_recruitment",
-    details: Annotated[bool, typer.Option(
-        "--details/--no-details", help="List what was missed and what was extra per document.")] = True,
-    json_out: Annotated[Path | None, typer.Option(
-        "--json", help="Also write the scores as JSON to this file.")] = None,
-    min_actors: Annotated[float, typer.Option(help="Fail if overall actors F1 is below this.")] = 0.0,
-    min_events: Annotated[float, typer.Option(help="Fail if overall events F1 is below this.")] = 0.0,
-    min_conditions: Annotated[float, typer.Option(
-        help="Fail if overall policy-conditions F1 is below this.")] = 0.0,
-    min_quantities: Annotated[float, typer.Option(
-        help="Fail if overall quantities F1 is below this.")] = 0.0,
-    min_sources: Annotated[float, typer.Option(
-        help="Fail if overall cited-sources F1 is below this.")] = 0.0,
-    min_metadata: Annotated[float, typer.Option(
-        help="Fail if overall document-metadata F1 is below this.")] = 0.0,
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details/--no-details", help="List what was missed and what was extra per document."
+        ),
+    ] = True,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the scores as JSON to this file.")
+    ] = None,
+    min_actors: Annotated[
+        float, typer.Option(help="Fail if overall actors F1 is below this.")
+    ] = 0.0,
+    min_events: Annotated[
+        float, typer.Option(help="Fail if overall events F1 is below this.")
+    ] = 0.0,
+    min_conditions: Annotated[
+        float, typer.Option(help="Fail if overall policy-conditions F1 is below this.")
+    ] = 0.0,
+    min_quantities: Annotated[
+        float, typer.Option(help="Fail if overall quantities F1 is below this.")
+    ] = 0.0,
+    min_sources: Annotated[
+        float, typer.Option(help="Fail if overall cited-sources F1 is below this.")
+    ] = 0.0,
+    min_metadata: Annotated[
+        float, typer.Option(help="Fail if overall document-metadata F1 is below this.")
+    ] = 0.0,
 ) -> None:
     """Score extraction against facts files: precision, recall and F1 per kind and document."""
     report = evaluate(facts, release, load_topic(topic))
     typer.echo(format_report(report, details))
     if json_out:
         json_out.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
-    thresholds = {"actors": min_actors, "events": min_events, "policy_conditions": min_conditions,
-                  "quantities": min_quantities, "cited_sources": min_sources,
-                  "metadata": min_metadata}
+    thresholds = {
+        "actors": min_actors,
+        "events": min_events,
+        "policy_conditions": min_conditions,
+        "quantities": min_quantities,
+        "cited_sources": min_sources,
+        "metadata": min_metadata,
+    }
     overall = report.overall
-    failed = [f"{kind} F1 {overall[kind].f1:.3f} < {minimum:.3f}"
-              for kind, minimum in thresholds.items() if overall[kind].f1 < minimum]
+    failed = [
+        f"{kind} F1 {overall[kind].f1:.3f} < {minimum:.3f}"
+        for kind, minimum in thresholds.items()
+        if overall[kind].f1 < minimum
+    ]
     if failed:
         typer.echo("FAILED: " + "; ".join(failed), err=True)
         raise typer.Exit(code=1)

@@ -1,4 +1,4 @@
-"""Extraction: from a document's cleaned text to actors, events, conditions, quantities and citations."""
+"""Extraction: a document's text to actors, events, conditions, quantities and citations."""
 
 from __future__ import annotations
 

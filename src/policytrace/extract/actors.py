@@ -1,4 +1,4 @@
-"""Actor mentions: registry names and roles, unregistered people, organisations and groups, coreference."""
+"""Actor mentions: registry names and roles, unregistered names and groups, coreference."""
 
 from __future__ import annotations
 
@@ -11,36 +11,257 @@ from policytrace.extract.text import Sentence, SentenceIndex, Tok, span_text
 from policytrace.ids import normalise_name
 
 _CONNECTORS = {"of", "for", "the", "&", "'", "’"}
-_SPEECH = {"said", "says", "told", "tells", "added", "wrote", "claimed", "reported", "argued",
-           "insisted", "warned", "explained", "confirmed", "denied", "noted", "stated", "announced"}
-_KIN = {"husband", "wife", "son", "daughter", "mother", "father", "brother", "sister", "partner",
-        "widow", "nephew", "niece", "uncle", "aunt", "grandson", "granddaughter"}
-_PLACE_WORDS = {"region", "oblast", "street", "quay", "park", "bridge", "square", "road", "city",
-                "district", "province", "river", "sea", "coast", "island", "port", "airport",
-                "arena", "stadium", "station", "village", "town", "krai", "republic", "area"}
-_PLACE_PREPOSITIONS = {"in", "at", "near", "around", "from", "to", "into", "across", "outside",
-                       "towards", "toward", "via", "through", "over", "between"}
+_SPEECH = {
+    "said",
+    "says",
+    "told",
+    "tells",
+    "added",
+    "wrote",
+    "claimed",
+    "reported",
+    "argued",
+    "insisted",
+    "warned",
+    "explained",
+    "confirmed",
+    "denied",
+    "noted",
+    "stated",
+    "announced",
+}
+_KIN = {
+    "husband",
+    "wife",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "brother",
+    "sister",
+    "partner",
+    "widow",
+    "nephew",
+    "niece",
+    "uncle",
+    "aunt",
+    "grandson",
+    "granddaughter",
+}
+_PLACE_WORDS = {
+    "region",
+    "oblast",
+    "street",
+    "quay",
+    "park",
+    "bridge",
+    "square",
+    "road",
+    "city",
+    "district",
+    "province",
+    "river",
+    "sea",
+    "coast",
+    "island",
+    "port",
+    "airport",
+    "arena",
+    "stadium",
+    "station",
+    "village",
+    "town",
+    "krai",
+    "republic",
+    "area",
+}
+_PLACE_PREPOSITIONS = {
+    "in",
+    "at",
+    "near",
+    "around",
+    "from",
+    "to",
+    "into",
+    "across",
+    "outside",
+    "towards",
+    "toward",
+    "via",
+    "through",
+    "over",
+    "between",
+}
 # Capitalised words that start sentences or headings and never begin a name.
-_NOT_NAMES = {"the", "a", "an", "in", "on", "at", "for", "but", "and", "or", "if", "when", "while",
-              "after", "before", "since", "under", "as", "with", "from", "by", "to", "of", "this",
-              "that", "these", "those", "it", "he", "she", "they", "we", "i", "you", "his", "her",
-              "their", "our", "my", "your", "its", "there", "here", "what", "who", "why", "how",
-              "where", "which", "none", "no", "not", "nobody", "one", "two", "three", "some", "many",
-              "most", "all", "both", "each", "every", "yes", "asked", "based", "following",
-              "throughout", "however", "meanwhile", "instead", "together", "according", "until",
-              "during", "explainer", "opinion", "analysis", "update", "read", "share", "written",
-              "trending", "new", "former", "several", "according", "so", "then", "now", "also",
-              "once", "even", "only", "just", "still", "again", "earlier", "later", "last",
-              "next", "today", "yesterday", "tomorrow", "mr", "ms", "mrs", "dr", "neither", "nor",
-              "either", "whether", "unlike", "like", "despite", "although", "though", "because",
-              "do", "does", "did", "is", "are", "was", "were", "has", "have", "had", "can", "will",
-              "would", "should", "could", "may", "might", "must", "let", "publish", "tell", "ask"}
+_NOT_NAMES = {
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "for",
+    "but",
+    "and",
+    "or",
+    "if",
+    "when",
+    "while",
+    "after",
+    "before",
+    "since",
+    "under",
+    "as",
+    "with",
+    "from",
+    "by",
+    "to",
+    "of",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "he",
+    "she",
+    "they",
+    "we",
+    "i",
+    "you",
+    "his",
+    "her",
+    "their",
+    "our",
+    "my",
+    "your",
+    "its",
+    "there",
+    "here",
+    "what",
+    "who",
+    "why",
+    "how",
+    "where",
+    "which",
+    "none",
+    "no",
+    "not",
+    "nobody",
+    "one",
+    "two",
+    "three",
+    "some",
+    "many",
+    "most",
+    "all",
+    "both",
+    "each",
+    "every",
+    "yes",
+    "asked",
+    "based",
+    "following",
+    "throughout",
+    "however",
+    "meanwhile",
+    "instead",
+    "together",
+    "according",
+    "until",
+    "during",
+    "explainer",
+    "opinion",
+    "analysis",
+    "update",
+    "read",
+    "share",
+    "written",
+    "trending",
+    "new",
+    "former",
+    "several",
+    "so",
+    "then",
+    "now",
+    "also",
+    "once",
+    "even",
+    "only",
+    "just",
+    "still",
+    "again",
+    "earlier",
+    "later",
+    "last",
+    "next",
+    "today",
+    "yesterday",
+    "tomorrow",
+    "mr",
+    "ms",
+    "mrs",
+    "dr",
+    "neither",
+    "nor",
+    "either",
+    "whether",
+    "unlike",
+    "like",
+    "despite",
+    "although",
+    "though",
+    "because",
+    "do",
+    "does",
+    "did",
+    "is",
+    "are",
+    "was",
+    "were",
+    "has",
+    "have",
+    "had",
+    "can",
+    "will",
+    "would",
+    "should",
+    "could",
+    "may",
+    "might",
+    "must",
+    "let",
+    "publish",
+    "tell",
+    "ask",
+}
 _OPENERS = {'"', "“", "(", ":"}
-_MONTH_AND_DAY_NAMES = {"january", "february", "march", "april", "may", "june", "july", "august",
-                        "september", "october", "november", "december", "monday", "tuesday",
-                        "wednesday", "thursday", "friday", "saturday", "sunday"}
-_TYPE_HEADS = {"armed_group": {"group", "company"}, "ngo_or_research": {"group", "organisation",
-               "organization"}, "media_outlet": {"outlet"}, "court_or_prosecutor": {"court"}}
+_MONTH_AND_DAY_NAMES = {
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+}
+_TYPE_HEADS = {
+    "armed_group": {"group", "company"},
+    "ngo_or_research": {"group", "organisation", "organization"},
+    "media_outlet": {"outlet"},
+    "court_or_prosecutor": {"court"},
+}
 
 
 @dataclass
@@ -76,8 +297,11 @@ class ActorFinder:
     def find(self) -> list[Mention]:
         """All actor mentions of the document, in text order, without overlaps."""
         taken = [False] * len(self.toks)
-        candidates = [*self._registry_mentions(), *self._unregistered_names(),
-                      *self._lowercase_groups()]
+        candidates = [
+            *self._registry_mentions(),
+            *self._unregistered_names(),
+            *self._lowercase_groups(),
+        ]
         # Longest names first, the registry winning ties: "Lukas Wagner" beats the registry's
         # "Wagner", while "Dmitry Peskov" stays the registry's Peskov.
         candidates.sort(key=lambda m: (-(m.last - m.first), not m.registered, m.first))
@@ -91,26 +315,39 @@ class ActorFinder:
         return self.mentions
 
     def _claim(self, mention: Mention, taken: list[bool]) -> None:
-        if any(taken[mention.first:mention.last]):
+        if any(taken[mention.first : mention.last]):
             return
         for position in range(mention.first, mention.last):
             taken[position] = True
         self.mentions.append(mention)
-        self.heads.setdefault(mention.key, set()).update(
-            _TYPE_HEADS.get(mention.actor_type, set()))
+        self.heads.setdefault(mention.key, set()).update(_TYPE_HEADS.get(mention.actor_type, set()))
         for word in (mention.name, *mention.aliases):
             self.heads[mention.key].update(word.lower().split())
 
     def _add_nested(self, candidates: list[Mention]) -> None:
         """A group named inside a person's or population's name is mentioned too: "Wagner's founder"."""
-        outer = [m for m in self.mentions if m.registered and m.actor_type in
-                 ("person", "population_group") and m.last - m.first >= 2]
+        outer = [
+            m
+            for m in self.mentions
+            if m.registered
+            and m.actor_type in ("person", "population_group")
+            and m.last - m.first >= 2
+        ]
         for mention in candidates:
             if not mention.registered or mention.actor_type not in (
-                    "armed_group", "government_body", "state", "military_unit"):
+                "armed_group",
+                "government_body",
+                "state",
+                "military_unit",
+            ):
                 continue
-            if any(o.first <= mention.first and mention.last <= o.last and o.key != mention.key
-                   for o in outer) and mention not in self.mentions:
+            if (
+                any(
+                    o.first <= mention.first and mention.last <= o.last and o.key != mention.key
+                    for o in outer
+                )
+                and mention not in self.mentions
+            ):
                 self.mentions.append(mention)
 
     # --- registry -------------------------------------------------------------------------
@@ -131,8 +368,11 @@ class ActorFinder:
             person_evidence = False
             # Titles and roles before a name are not part of it ("Deputy Justice Minister ...").
             is_organisation = tokens[-1].lower() in topic.organisation_heads
-            while not is_organisation and len(tokens) > 1 and \
-                    tokens[0].lower().rstrip(".") in topic.person_titles:
+            while (
+                not is_organisation
+                and len(tokens) > 1
+                and tokens[0].lower().rstrip(".") in topic.person_titles
+            ):
                 tokens.pop(0)
                 first += 1
                 person_evidence = True
@@ -142,11 +382,21 @@ class ActorFinder:
             if actor_type is None:
                 continue
             name = span_text(self.text, toks, first, last)
-            if actor_type == "person" and (last - first > 4 or not all(
-                    t.is_alpha or t.text in "-'" for t in toks[first:last])):
+            if actor_type == "person" and (
+                last - first > 4 or not all(t.is_alpha or t.text in "-'" for t in toks[first:last])
+            ):
                 continue
-            mentions.append(Mention(first, last, f"txt:{actor_type}:{normalise_name(name)}", name,
-                                    actor_type, False, kind="name"))
+            mentions.append(
+                Mention(
+                    first,
+                    last,
+                    f"txt:{actor_type}:{normalise_name(name)}",
+                    name,
+                    actor_type,
+                    False,
+                    kind="name",
+                )
+            )
         return mentions
 
     def _is_name_token(self, position: int) -> bool:
@@ -165,8 +415,12 @@ class ActorFinder:
                 flags.append(False)
                 continue
             lower = token.lower_
-            if lower in _MONTH_AND_DAY_NAMES or position > 1 and toks[position - 1].text == "-" \
-                    and not toks[position - 2].whitespace_:
+            if (
+                lower in _MONTH_AND_DAY_NAMES
+                or position > 1
+                and toks[position - 1].text == "-"
+                and not toks[position - 2].whitespace_
+            ):
                 flags.append(False)  # "Rostov-on-Don": part of a hyphenated place name
                 continue
             at_start = position in starts or position > 0 and toks[position - 1].text in _OPENERS
@@ -193,9 +447,17 @@ class ActorFinder:
                     continue
                 # Connectors ("Ministry of Defence", "Traders' Association") only inside
                 # organisation names, so "Irina Maltseva of Russia" stays a person and a state.
-                if end > start and end + 1 < count and self._is_name_token(end + 1) and (
-                        toks[end].lower_ in _CONNECTORS and any(t.lower_ in heads for t in toks[start:end])
-                        or toks[end].text in ("'", "’", "'s") and toks[end + 1].lower_ in heads):
+                if (
+                    end > start
+                    and end + 1 < count
+                    and self._is_name_token(end + 1)
+                    and (
+                        toks[end].lower_ in _CONNECTORS
+                        and any(t.lower_ in heads for t in toks[start:end])
+                        or toks[end].text in ("'", "’", "'s")
+                        and toks[end + 1].lower_ in heads
+                    )
+                ):
                     end += 1
                     continue
                 break
@@ -208,7 +470,7 @@ class ActorFinder:
         toks, topic = self.toks, self.topic
         words = [t.lower_ for t in toks[first:last]]
         if "no" in words[1:] and words[-1][:1].isdigit():
-            words = words[:words.index("no", 1)]  # "Penal Colony No. 12": the head is "colony"
+            words = words[: words.index("no", 1)]  # "Penal Colony No. 12": the head is "colony"
         head = words[-1]
         if head in _PLACE_WORDS:
             return None
@@ -216,7 +478,7 @@ class ActorFinder:
             return topic.organisation_heads[f"{words[-2]} {head}"]
         if head in topic.organisation_heads and len(words) >= 2:
             return topic.organisation_heads[head]
-        after = [t.lower_ for t in toks[last:last + 6]]
+        after = [t.lower_ for t in toks[last : last + 6]]
         before = toks[first - 1].lower_ if first > 0 else ""
         apposition = after[1:] if after[:1] == [","] else []
         appositive_type = self._appositive_type(apposition)
@@ -255,7 +517,7 @@ class ActorFinder:
         for position, word in enumerate(apposition[1:5], start=1):
             if word in topic.person_nouns:
                 return "person"
-            pair = " ".join(apposition[position:position + 2])
+            pair = " ".join(apposition[position : position + 2])
             if pair in topic.organisation_nouns:
                 return topic.organisation_nouns[pair]
             if word in topic.organisation_nouns:
@@ -276,8 +538,12 @@ class ActorFinder:
             lower = token.lower_
             adjective = topic.group_adjectives.get(lower)
             step = 1
-            if adjective is None and lower in topic.demonym_to_country and position + 1 < count \
-                    and toks[position + 1].lower_ == "'s":
+            if (
+                adjective is None
+                and lower in topic.demonym_to_country
+                and position + 1 < count
+                and toks[position + 1].lower_ == "'s"
+            ):
                 adjective, step = topic.demonym_to_country[lower], 2
             if adjective is None:
                 position += 1
@@ -291,11 +557,15 @@ class ActorFinder:
                 pair = f"{word} {toks[cursor + 1].lower_}" if cursor + 1 < count else ""
                 if pair in topic.group_heads:
                     words.append(span_text(self.text, toks, cursor, cursor + 2))
-                    mentions.append(self._group(position, cursor + 2, words, topic.group_heads[pair]))
+                    mentions.append(
+                        self._group(position, cursor + 2, words, topic.group_heads[pair])
+                    )
                     break
                 if word in topic.group_heads:
                     words.append(toks[cursor].text)
-                    mentions.append(self._group(position, cursor + 1, words, topic.group_heads[word]))
+                    mentions.append(
+                        self._group(position, cursor + 1, words, topic.group_heads[word])
+                    )
                     break
                 if word in topic.group_adjectives:
                     words.append(toks[cursor].text)
@@ -307,19 +577,34 @@ class ActorFinder:
 
     def _group(self, first: int, last: int, words: list[str], actor_type: str) -> Mention:
         name = " ".join(words)
-        if not name[:1].isupper() or name.split()[0].lower() in ("regional", "local", "state",
-                                                                  "independent", "senior"):
+        if not name[:1].isupper() or name.split()[0].lower() in (
+            "regional",
+            "local",
+            "state",
+            "independent",
+            "senior",
+        ):
             name = name[:1].lower() + name[1:]
-        return Mention(first, last, f"txt:{actor_type}:{normalise_name(name)}", name, actor_type,
-                       False, kind="name")
+        return Mention(
+            first,
+            last,
+            f"txt:{actor_type}:{normalise_name(name)}",
+            name,
+            actor_type,
+            False,
+            kind="name",
+        )
 
     # --- coreference ----------------------------------------------------------------------
     def _resolve_short_names(self, taken: list[bool]) -> None:
         """A surname (or given name) alone refers to the person named in full in this document."""
         short: dict[str, Mention] = {}
         for mention in self.mentions:
-            if mention.actor_type == "person" and not mention.registered and \
-                    mention.last - mention.first >= 2:
+            if (
+                mention.actor_type == "person"
+                and not mention.registered
+                and mention.last - mention.first >= 2
+            ):
                 for token in (self.toks[mention.last - 1], self.toks[mention.first]):
                     if token.is_alpha and token.lower_ not in _NOT_NAMES:
                         short.setdefault(token.text, mention)
@@ -341,7 +626,7 @@ class ActorFinder:
                     self.mentions[index] = _copy(person, mention.first, mention.last, "name")
 
     def _resolve_role_references(self, taken: list[bool]) -> None:
-        """"the ministry", "the group": the latest earlier actor whose name has that head noun."""
+        """ "the ministry", "the group": the latest earlier actor whose name has that head noun."""
         toks, topic = self.toks, self.topic
         ordered = sorted(self.mentions, key=lambda m: m.first)
         new = []
@@ -358,8 +643,10 @@ class ActorFinder:
             for mention in ordered:
                 if mention.first >= position:
                     break
-                if mention.actor_type not in ("person", "population_group", "state") and \
-                        self.heads.get(mention.key, set()) & heads:
+                if (
+                    mention.actor_type not in ("person", "population_group", "state")
+                    and self.heads.get(mention.key, set()) & heads
+                ):
                     target = mention
             if target is not None:
                 new.append(_copy(target, position, end, "role"))
@@ -370,10 +657,30 @@ class ActorFinder:
 
 
 def _mention(first: int, last: int, actor: KnownActor, kind: str) -> Mention:
-    return Mention(first, last, actor.key, actor.name, actor.actor_type, actor.registered,
-                   actor.country, actor.wikidata_id, actor.aliases, kind)
+    return Mention(
+        first,
+        last,
+        actor.key,
+        actor.name,
+        actor.actor_type,
+        actor.registered,
+        actor.country,
+        actor.wikidata_id,
+        actor.aliases,
+        kind,
+    )
 
 
 def _copy(mention: Mention, first: int, last: int, kind: str) -> Mention:
-    return Mention(first, last, mention.key, mention.name, mention.actor_type, mention.registered,
-                   mention.country, mention.wikidata_id, mention.aliases, kind)
+    return Mention(
+        first,
+        last,
+        mention.key,
+        mention.name,
+        mention.actor_type,
+        mention.registered,
+        mention.country,
+        mention.wikidata_id,
+        mention.aliases,
+        kind,
+    )

@@ -11,21 +11,50 @@ from policytrace.extract.lexicon import NUMBER_WORDS
 from policytrace.extract.model import DateValue
 
 MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
-MONTHS.update({"sept": 9, **{name.lower(): index for index, name in enumerate(calendar.month_abbr)
-                             if name and name.lower() != "may"}})
+MONTHS.update(
+    {
+        "sept": 9,
+        **{
+            name.lower(): index
+            for index, name in enumerate(calendar.month_abbr)
+            if name and name.lower() != "may"
+        },
+    }
+)
 WEEKDAYS = {name.lower(): index for index, name in enumerate(calendar.day_name)}
 # Meteorological seasons of the northern hemisphere: (first month, number of months).
 SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 
 # Words without which a sentence holds no date expression (checked before the regex runs).
-DATE_WORDS = frozenset([*MONTHS, "may", *WEEKDAYS, *SEASONS, "today", "yesterday", "tonight",
-                        "now", "currently", "feb.", "jan.", "aug.", "sept.", "oct.", "nov.", "dec."])
+DATE_WORDS = frozenset(
+    [
+        *MONTHS,
+        "may",
+        *WEEKDAYS,
+        *SEASONS,
+        "today",
+        "yesterday",
+        "tonight",
+        "now",
+        "currently",
+        "feb.",
+        "jan.",
+        "aug.",
+        "sept.",
+        "oct.",
+        "nov.",
+        "dec.",
+    ]
+)
 # "year", "month", ... make a date only after these words or before "ago".
 DATE_UNITS = frozenset(["year", "years", "month", "months", "week", "weeks", "day", "days"])
-DATE_UNIT_BEFORE = frozenset(["last", "this", "next", "past", "earlier", "later", "previous",
-                              "following", "that", "same"])
-_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-          r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?")
+DATE_UNIT_BEFORE = frozenset(
+    ["last", "this", "next", "past", "earlier", "later", "previous", "following", "that", "same"]
+)
+_MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
+)
 _YEAR = r"(?:19[89]\d|20[0-4]\d)"
 _SEASON = r"(?:spring|summer|autumn|fall|winter)"
 _UNIT = r"(?:year|month|week)"
@@ -78,19 +107,23 @@ def _value(start: date, end: date, precision: str, text: str) -> DateValue:
 
 
 def month_value(year: int, month: int, text: str) -> DateValue:
+    """A date of month precision."""
     start, end = _month_window(year, month)
     return _value(start, end, "month", text)
 
 
 def year_value(year: int, text: str) -> DateValue:
+    """A date of year precision."""
     return _value(date(year, 1, 1), date(year, 12, 31), "year", text)
 
 
 def day_value(day: date, text: str) -> DateValue:
+    """A date of day precision."""
     return _value(day, day, "day", text)
 
 
 def season_value(year: int, name: str, text: str) -> DateValue:
+    """A date of season precision (meteorological seasons; winter runs into the next year)."""
     first = SEASONS[name]
     start = date(year, first, 1)
     last_month = (first + 1) % 12 + 1
@@ -138,8 +171,14 @@ def _resolve(match: re.Match[str], published: date) -> DateValue | None:
     if kind == "dmy" or kind == "mdy":
         prefix = kind
         try:
-            return day_value(date(int(group(f"{prefix}_year")), _month_number(group(f"{prefix}_month")),
-                                  int(group(f"{prefix}_day"))), text)
+            return day_value(
+                date(
+                    int(group(f"{prefix}_year")),
+                    _month_number(group(f"{prefix}_month")),
+                    int(group(f"{prefix}_day")),
+                ),
+                text,
+            )
         except ValueError:
             return None
     if kind == "my":
@@ -150,7 +189,9 @@ def _resolve(match: re.Match[str], published: date) -> DateValue | None:
     if kind == "dm":
         month = _month_number(group("dm_month") or group("md_month"))
         try:
-            return day_value(date(published.year, month, int(group("dm_day") or group("md_day"))), text)
+            return day_value(
+                date(published.year, month, int(group("dm_day") or group("md_day"))), text
+            )
         except ValueError:
             return None
     if kind == "season":
@@ -181,8 +222,13 @@ def _resolve(match: re.Match[str], published: date) -> DateValue | None:
         start = published - timedelta(days=6 if offset == 0 else 13)
         if offset < 0:
             end = published - timedelta(days=published.weekday() + 1)
-        return DateValue(value=date(start.year, start.month, 1), precision="month",
-                         start=start, end=end, text=text)
+        return DateValue(
+            value=date(start.year, start.month, 1),
+            precision="month",
+            start=start,
+            end=end,
+            text=text,
+        )
     if kind == "prev":
         return None  # relative to another event; left undated rather than guessed
     if kind == "ago":
@@ -211,16 +257,20 @@ def _resolve(match: re.Match[str], published: date) -> DateValue | None:
     return None
 
 
-def find_dates(text: str, start: int, end: int, published: date | None,
-               sentence_start: int | None = None) -> list[DateMention]:
+def find_dates(
+    text: str, start: int, end: int, published: date | None, sentence_start: int | None = None
+) -> list[DateMention]:
     """Date expressions in text[start:end] with their resolved values (None without a publication date)."""
     sentence_start = start if sentence_start is None else sentence_start
     mentions = []
     for match in _GRAMMAR.finditer(text, start, end):
         kind = match.lastgroup
         # Month and weekday names count only when capitalised ("march" and "may" are verbs).
-        if any(match.group(g) and not match.group(g)[0].isupper()
-               for g in _CAPITALISED_ONLY if match.group(g)):
+        if any(
+            match.group(g) and not match.group(g)[0].isupper()
+            for g in _CAPITALISED_ONLY
+            if match.group(g)
+        ):
             continue
         if match.group(0).startswith("May") and match.start() == sentence_start:
             continue  # a sentence that starts with "May" is far more often the verb
@@ -238,8 +288,8 @@ def find_dates(text: str, start: int, end: int, published: date | None,
 
 def _now_is_temporal(text: str, match: re.Match[str]) -> bool:
     # "Now his commander says" is temporal, "now that" is not; "by now" / "until now" are vague.
-    following = text[match.end():match.end() + 5].lower()
-    preceding = text[max(0, match.start() - 6):match.start()].lower()
+    following = text[match.end() : match.end() + 5].lower()
+    preceding = text[max(0, match.start() - 6) : match.start()].lower()
     return not following.startswith(" that") and not preceding.endswith(("by ", "until "))
 
 

@@ -1,4 +1,4 @@
-"""The rule-based extractor: sentence by sentence, type events, find their actors, dates, terms and numbers."""
+"""The rule-based extractor: per sentence, type events, then find actors, dates, terms, numbers."""
 
 from __future__ import annotations
 
@@ -29,7 +29,12 @@ from policytrace.extract.model import (
     Extraction,
     QuantityRecord,
 )
-from policytrace.extract.numbers import NUMBER_WORDS_ALL, NumberMention, find_numbers
+from policytrace.extract.numbers import (
+    NUMBER_WORDS_ALL,
+    NumberMention,
+    counted_noun,
+    find_numbers,
+)
 from policytrace.extract.resources import CompiledTopic, ConditionRule, Policy, compiled_topic
 from policytrace.extract.text import (
     Sentence,
@@ -46,8 +51,16 @@ EXTRACTOR_VERSION = "1.0.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
-_TOPIC_EVENT_TYPES = {"recruitment", "policy_start", "policy_change", "policy_end", "release",
-                      "combat", "mutiny", "crime"}
+_TOPIC_EVENT_TYPES = {
+    "recruitment",
+    "policy_start",
+    "policy_change",
+    "policy_end",
+    "release",
+    "combat",
+    "mutiny",
+    "crime",
+}
 _PRONOUNS = {"he", "she", "him", "her"}
 _GROUP_PRONOUNS = {"they", "it"}
 _DESCRIPTION_LIMIT = 200
@@ -55,14 +68,22 @@ _DATE_REACH = 60  # characters between an event's trigger and its date expressio
 _DATE_BEFORE_ANCHOR = 32  # a date expression starts at most this far before its anchor word
 _DATE_AFTER_ANCHOR = 28  # ... and ends at most this far after it
 _NUMBER_BEFORE_ANCHOR = 12  # "between", "from" and "a" start an amount before its first number
-_ENDED_CUES = re.compile(r"\b(no longer|previous|old deal|used to|has ceased|discontinued|"
-                         r"scrapped|was gone|is gone|stopped|ended)\b", re.IGNORECASE)
-_IN_FORCE_CUES = re.compile(r"\b(now|new|currently|since the autumn|under the new)\b", re.IGNORECASE)
-_TIME_WINDOW_BEFORE = re.compile(r"\b(in|within|over|past|last|next|for the past|the first)\s+"
-                                 r"(?:just\s+|the\s+)?$", re.IGNORECASE)
+_ENDED_CUES = re.compile(
+    r"\b(no longer|previous|old deal|used to|has ceased|discontinued|"
+    r"scrapped|was gone|is gone|stopped|ended)\b",
+    re.IGNORECASE,
+)
+_IN_FORCE_CUES = re.compile(
+    r"\b(now|new|currently|since the autumn|under the new)\b", re.IGNORECASE
+)
+_TIME_WINDOW_BEFORE = re.compile(
+    r"\b(in|within|over|past|last|next|for the past|the first)\s+"
+    r"(?:just\s+|the\s+)?$",
+    re.IGNORECASE,
+)
 _TIME_WINDOW_AFTER = re.compile(r"^\s*(ago|later|earlier|before|after that|left)\b", re.IGNORECASE)
-_NUMBER_OF = re.compile(r"\b(?:number|figure|total|count)\s+of\s+(?:the\s+)?"
-                        r"((?:[a-z'-]+\s+){0,1}[a-z'-]+)", re.IGNORECASE)
+_NUMBER_OF = re.compile(r"\b(?:number|figure|total|count)\s+of\s+(?:the\s+)?", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
 
 
 @dataclass
@@ -108,15 +129,16 @@ class DocumentExtractor:
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
-        mentions = ActorFinder(self.topic, self.doc, self.toks, self.text, self.sentences,
-                               self.index).find()
+        mentions = ActorFinder(
+            self.topic, self.doc, self.toks, self.text, self.sentences, self.index
+        ).find()
         self.mentions_by_sentence: dict[int, list[Mention]] = {}
         for mention in mentions:
             sentence = self.index.of_token(mention.first)
             if sentence is not None:
                 self.mentions_by_sentence.setdefault(sentence.index, []).append(mention)
                 self.extraction.actors.append(self._actor_record(mention, sentence))
-        self.on_topic = self._is_on_topic()
+        self.on_topic = self._is_on_topic(mentions)
         by_label = self._matches()
         previous_date: DateValue | None = None
         last_person: Mention | None = None
@@ -132,12 +154,14 @@ class DocumentExtractor:
                 if value is not None:
                     resolved.append((mention, value))
                     previous_date = value
-            attributions = self._attributions(sentence, by_label, sentence_mentions,
-                                              last_person, last_actor)
+            attributions = self._attributions(
+                sentence, by_label, sentence_mentions, last_person, last_actor
+            )
             result = SentenceFacts(sentence)
             result.claimant = next((a.claimant for a in attributions if a.claimant), None)
-            self._sentence_events(sentence, by_label, sentence_mentions, resolved, attributions,
-                                  result)
+            self._sentence_events(
+                sentence, by_label, sentence_mentions, resolved, attributions, result
+            )
             if self.on_topic:
                 self._sentence_conditions(sentence, by_label, numbers, result)
                 self._sentence_quantities(sentence, dates, numbers, result)
@@ -156,7 +180,11 @@ class DocumentExtractor:
     def _matches(self) -> dict[str, dict[int, list[tuple[str, int, int]]]]:
         """Lexicon hits grouped by kind and sentence: {kind: {sentence index: [(label, first, last)]}}."""
         grouped: dict[str, dict[int, list[tuple[str, int, int]]]] = {
-            "event": {}, "attribution": {}, "cue": {}, "condition": {}}
+            "event": {},
+            "attribution": {},
+            "cue": {},
+            "condition": {},
+        }
         hits = self.topic.phrases.matches(self.lowers, self.content)
         for (kind, label), first, last in sorted(hits, key=lambda hit: hit[1]):
             sentence = self.index.of_token(first)
@@ -178,8 +206,10 @@ class DocumentExtractor:
             if word in DATE_WORDS or word[:1].isdigit() and len(word) == 4:
                 date_anchors.append(position)
             elif word in DATE_UNITS and (
-                    lowers[position - 1] in DATE_UNIT_BEFORE
-                    or position + 1 < len(lowers) and lowers[position + 1] == "ago"):
+                lowers[position - 1] in DATE_UNIT_BEFORE
+                or position + 1 < len(lowers)
+                and lowers[position + 1] == "ago"
+            ):
                 date_anchors.append(position)  # "last year", "two weeks ago"; not "six months"
             if word in NUMBER_WORDS_ALL or word[:1].isdigit() or word[:1] in "$€₽£":
                 number_anchors.append(position)
@@ -195,8 +225,9 @@ class DocumentExtractor:
             end = token.idx + len(token.text)
             if start >= end:
                 continue
-            for number in find_numbers(self.text, start, end, limit=sentence.end,
-                                       sentence_start=sentence.start):
+            for number in find_numbers(
+                self.text, start, end, limit=sentence.end, sentence_start=sentence.start
+            ):
                 found.setdefault(number.start, number)
                 covered = max(covered, number.end)
             covered = max(covered, end)
@@ -212,34 +243,60 @@ class DocumentExtractor:
             end = min(sentence.end, token.idx + len(token.text) + _DATE_AFTER_ANCHOR)
             if start >= end:
                 continue
-            for mention in find_dates(self.text, start, end, self.published,
-                                      sentence_start=sentence.start):
+            for mention in find_dates(
+                self.text, start, end, self.published, sentence_start=sentence.start
+            ):
                 found.setdefault(mention.start, mention)
             covered = end
         return [found[start] for start in sorted(found)]
 
-    def _is_on_topic(self) -> bool:
-        words = {word for word in self.lowers if word in self.topic.topic_words}
+    def _is_on_topic(self, mentions: list[Mention]) -> bool:
+        """Whether enough topic words occur outside local names ("Lukas Wagner", "Eastmoor Storm")."""
+        in_local_names = set()
+        for mention in mentions:
+            if not mention.registered:
+                in_local_names.update(range(mention.first, mention.last))
+        words = {
+            word
+            for position, word in enumerate(self.lowers)
+            if word in self.topic.topic_words and position not in in_local_names
+        }
         return len(words) >= self.topic.topic_min_hits
 
     # --- actors -------------------------------------------------------------------------------
     def _evidence(self, sentence: Sentence, first: int, last: int) -> Evidence:
         span_start = self.toks[first].idx
         end_token = self.toks[last - 1]
-        return Evidence(sentence.index, sentence.start, sentence.end, span_start,
-                        end_token.idx + len(end_token.text))
+        return Evidence(
+            sentence.index,
+            sentence.start,
+            sentence.end,
+            span_start,
+            end_token.idx + len(end_token.text),
+        )
 
     def _actor_record(self, mention: Mention, sentence: Sentence) -> ActorMention:
         return ActorMention(
-            key=mention.key, name=mention.name, actor_type=mention.actor_type,
+            key=mention.key,
+            name=mention.name,
+            actor_type=mention.actor_type,
             surface=span_text(self.text, self.toks, mention.first, mention.last),
             evidence=self._evidence(sentence, mention.first, mention.last),
-            is_registered=mention.registered, country=mention.country,
-            wikidata_id=mention.wikidata_id, aliases=mention.aliases)
+            is_registered=mention.registered,
+            country=mention.country,
+            wikidata_id=mention.wikidata_id,
+            aliases=mention.aliases,
+        )
 
     # --- attribution --------------------------------------------------------------------------
-    def _attributions(self, sentence: Sentence, by_label: dict, mentions: list[Mention],
-                      last_person: Mention | None, last_actor: Mention | None) -> list[Attribution]:
+    def _attributions(
+        self,
+        sentence: Sentence,
+        by_label: dict,
+        mentions: list[Mention],
+        last_person: Mention | None,
+        last_actor: Mention | None,
+    ) -> list[Attribution]:
         found = []
         for label, first, last in by_label["attribution"].get(sentence.index, []):
             phrase = span_text(self.text, self.toks, first, last)
@@ -254,39 +311,56 @@ class DocumentExtractor:
                 found.append(Attribution(first, last, phrase, claimant, None))
         return found
 
-    def _speaker(self, first: int, last: int, sentence: Sentence, mentions: list[Mention],
-                 last_person: Mention | None, last_actor: Mention | None) -> Mention | None:
+    def _speaker(
+        self,
+        first: int,
+        last: int,
+        sentence: Sentence,
+        mentions: list[Mention],
+        last_person: Mention | None,
+        last_actor: Mention | None,
+    ) -> Mention | None:
         """The speaker of "X said" / "said X" / '"...," she said'."""
         toks = self.toks
         after = next((m for m in mentions if last <= m.first <= last + 1), None)
-        if after is not None and (first == sentence.first or toks[first - 1].text in
-                                  {",", '"', "”", "’", "'"}):
+        if after is not None and (
+            first == sentence.first or toks[first - 1].text in {",", '"', "”", "’", "'"}
+        ):
             return after  # "..., said Denis Korovin"
-        before = [m for m in mentions if m.last <= first and first - m.last <= 12
-                  and not self.quoted[m.first]]
+        before = [
+            m
+            for m in mentions
+            if m.last <= first and first - m.last <= 12 and not self.quoted[m.first]
+        ]
         # The subject is the nearest actor not separated from the verb by a clause break.
         candidates = []
         for mention in before:
-            between = {t.text for t in toks[mention.last:first]}
+            between = {t.text for t in toks[mention.last : first]}
             if between & {'"', "“", "”", ";", ":"} or "said" in between:
                 continue
             candidates.append(mention)
         if candidates:
             people = [m for m in candidates if m.actor_type == "person"]
-            return (people or candidates)[0] if first - candidates[-1].last > 3 else \
-                (people[-1] if people else candidates[-1])
+            return (
+                (people or candidates)[0]
+                if first - candidates[-1].last > 3
+                else (people[-1] if people else candidates[-1])
+            )
         previous = toks[first - 1].lower_ if first > sentence.first else ""
         if previous in _PRONOUNS:
             return last_person
-        if previous in _GROUP_PRONOUNS and last_actor is not None and \
-                last_actor.actor_type != "person":
+        if (
+            previous in _GROUP_PRONOUNS
+            and last_actor is not None
+            and last_actor.actor_type != "person"
+        ):
             return last_actor
         return after
 
     def _noun_phrase_after(self, position: int, limit: int) -> str | None:
         """The source named after "according to" when it is no known actor ("official statistics")."""
         words = []
-        for token in self.toks[position:min(limit, position + 5)]:
+        for token in self.toks[position : min(limit, position + 5)]:
             if token.is_punct or token.lower_ in ("and", "who", "that", "which", "in", "on", "by"):
                 break
             words.append(token.text)
@@ -301,21 +375,34 @@ class DocumentExtractor:
             name, key = attribution.source_name, None
         else:
             return
-        self.extraction.cited_sources.append(CitedSourceRecord(
-            name=name, evidence=self._evidence(sentence, attribution.cue_first,
-                                               attribution.cue_last), actor_key=key))
+        self.extraction.cited_sources.append(
+            CitedSourceRecord(
+                name=name,
+                evidence=self._evidence(sentence, attribution.cue_first, attribution.cue_last),
+                actor_key=key,
+            )
+        )
 
     # --- events -------------------------------------------------------------------------------
-    def _sentence_events(self, sentence: Sentence, by_label: dict, mentions: list[Mention],
-                         dates: list[tuple[DateMention, DateValue]],
-                         attributions: list[Attribution], result: SentenceFacts) -> None:
+    def _sentence_events(
+        self,
+        sentence: Sentence,
+        by_label: dict,
+        mentions: list[Mention],
+        dates: list[tuple[DateMention, DateValue]],
+        attributions: list[Attribution],
+        result: SentenceFacts,
+    ) -> None:
         triggers = self._triggers(sentence, by_label, mentions)
         for attribution in attributions:
             # "according to X" attributes the sentence's news; it is X's statement only when
             # the sentence reports nothing else. What a population says ("relatives say") is a
             # source, but rarely a statement event of its own.
-            if attribution.claimant is not None and (attribution.verb or not triggers) and \
-                    attribution.claimant.actor_type != "population_group":
+            if (
+                attribution.claimant is not None
+                and (attribution.verb or not triggers)
+                and attribution.claimant.actor_type != "population_group"
+            ):
                 triggers.append(("statement", attribution.cue_first, attribution.cue_last))
         seen_types: set[str] = set()
         claimant = result.claimant
@@ -329,25 +416,35 @@ class DocumentExtractor:
                 continue
             seen_types.add(event_type)
             date_value = self._nearest_date(first, last, dates)
-            negated = any(label == "negation" and first - 4 <= cue_first < first
-                          for label, cue_first, _ in cues)
-            hedged = any(label == "hedge" and (first - 6 <= cue_first < first
-                                               or self.toks[cue_first].lower_ == "reportedly")
-                         for label, cue_first, _ in cues)
+            negated = any(
+                label == "negation" and first - 4 <= cue_first < first
+                for label, cue_first, _ in cues
+            )
+            hedged = any(
+                label == "hedge"
+                and (first - 6 <= cue_first < first or self.toks[cue_first].lower_ == "reportedly")
+                for label, cue_first, _ in cues
+            )
             attribution = next((a for a in attributions if a.claimant is not None), None)
             event_claimant = claimant.key if claimant else None
             record = EventRecord(
-                event_type=event_type, trigger=span_text(self.text, self.toks, first, last),
-                description=_clip(self.text[sentence.start:sentence.end]),
-                evidence=self._evidence(sentence, first, last), date=date_value,
+                event_type=event_type,
+                trigger=span_text(self.text, self.toks, first, last),
+                description=_clip(self.text[sentence.start : sentence.end]),
+                evidence=self._evidence(sentence, first, last),
+                date=date_value,
                 claimant_key=event_claimant,
                 attribution=attribution.phrase if attribution else None,
-                is_negated=negated, is_hedged=hedged, actors=actors)
+                is_negated=negated,
+                is_hedged=hedged,
+                actors=actors,
+            )
             result.events.append((len(self.extraction.events), first, last))
             self.extraction.events.append(record)
 
-    def _triggers(self, sentence: Sentence, by_label: dict,
-                  mentions: list[Mention]) -> list[tuple[str, int, int]]:
+    def _triggers(
+        self, sentence: Sentence, by_label: dict, mentions: list[Mention]
+    ) -> list[tuple[str, int, int]]:
         """Event triggers of a sentence, outside actor names, longest first where they overlap."""
         inside = set()
         for mention in mentions:
@@ -375,13 +472,22 @@ class DocumentExtractor:
         has_person = any(m.actor_type == "person" for m in near)
         if event_type == "death" and not has_person:
             return "casualties"
-        if event_type == "casualties" and has_person and not any(
-                m.actor_type == "population_group" for m in near):
+        if (
+            event_type == "casualties"
+            and has_person
+            and not any(m.actor_type == "population_group" for m in near)
+        ):
             return "death"
         return event_type
 
-    def _event_actors(self, first: int, last: int, mentions: list[Mention], event_type: str,
-                      attributions: list[Attribution]) -> list[tuple[str, str]]:
+    def _event_actors(
+        self,
+        first: int,
+        last: int,
+        mentions: list[Mention],
+        event_type: str,
+        attributions: list[Attribution],
+    ) -> list[tuple[str, str]]:
         actors: list[tuple[str, str]] = []
         claimants = {a.claimant.key for a in attributions if a.claimant is not None}
         if event_type == "statement":
@@ -397,8 +503,9 @@ class DocumentExtractor:
                 actors.append((mention.key, role))
         return actors
 
-    def _nearest_date(self, first: int, last: int,
-                      dates: list[tuple[DateMention, DateValue]]) -> DateValue | None:
+    def _nearest_date(
+        self, first: int, last: int, dates: list[tuple[DateMention, DateValue]]
+    ) -> DateValue | None:
         """The closest date expression of the sentence, if it is close enough to be the event's."""
         start = self.toks[first].idx
         end = self.toks[last - 1].idx + len(self.toks[last - 1].text)
@@ -418,8 +525,11 @@ class DocumentExtractor:
             main = _main_actor(event)
             target = None
             for kept_index, other in enumerate(kept):
-                if other.event_type == event.event_type and _main_actor(other) == main and \
-                        _compatible(other.date, event.date):
+                if (
+                    other.event_type == event.event_type
+                    and _main_actor(other) == main
+                    and _compatible(other.date, event.date)
+                ):
                     target = kept_index
                     break
             if target is None:
@@ -439,8 +549,13 @@ class DocumentExtractor:
                 quantity.event_index = remap[quantity.event_index]
 
     # --- policy conditions --------------------------------------------------------------------
-    def _sentence_conditions(self, sentence: Sentence, by_label: dict,
-                             numbers: list[NumberMention], result: SentenceFacts) -> None:
+    def _sentence_conditions(
+        self,
+        sentence: Sentence,
+        by_label: dict,
+        numbers: list[NumberMention],
+        result: SentenceFacts,
+    ) -> None:
         topic = self.topic
         cues = by_label["cue"].get(sentence.index, [])
         for rule_id, first, last in by_label["condition"].get(sentence.index, []):
@@ -456,21 +571,37 @@ class DocumentExtractor:
             policy = self._policy_for(sentence)
             if self._seen_condition(policy.key, rule, value, unit):
                 continue
-            negated = any(label == "negation" and first - 3 <= cue_first < first
-                          for label, cue_first, _ in cues)
-            sentence_text = self.text[sentence.start:sentence.end]
-            status = "ended" if rule.condition_type == "termination" or _ENDED_CUES.search(
-                sentence_text) else "in_force" if _IN_FORCE_CUES.search(sentence_text) else "unknown"
+            negated = any(
+                label == "negation" and first - 3 <= cue_first < first
+                for label, cue_first, _ in cues
+            )
+            sentence_text = self.text[sentence.start : sentence.end]
+            status = (
+                "ended"
+                if rule.condition_type == "termination" or _ENDED_CUES.search(sentence_text)
+                else "in_force"
+                if _IN_FORCE_CUES.search(sentence_text)
+                else "unknown"
+            )
             result.conditions.append((len(self.extraction.conditions), first, last))
-            self.extraction.conditions.append(ConditionRecord(
-                policy_key=policy.key, policy_name=policy.name,
-                condition_type=rule.condition_type, description=_clip(sentence_text),
-                evidence=self._evidence(sentence, first, last), value=value, unit=unit,
-                status=status, is_negated=negated))
+            self.extraction.conditions.append(
+                ConditionRecord(
+                    policy_key=policy.key,
+                    policy_name=policy.name,
+                    condition_type=rule.condition_type,
+                    description=_clip(sentence_text),
+                    evidence=self._evidence(sentence, first, last),
+                    value=value,
+                    unit=unit,
+                    status=status,
+                    is_negated=negated,
+                )
+            )
             self._condition_keys.add((policy.key, rule.group, value, unit))
 
-    def _seen_condition(self, policy_key: str, rule: ConditionRule, value: float | None,
-                        unit: str | None) -> bool:
+    def _seen_condition(
+        self, policy_key: str, rule: ConditionRule, value: float | None, unit: str | None
+    ) -> bool:
         # A document states a term once per policy; repeats of "six months" are the same term.
         return (policy_key, rule.group, value, unit) in self._condition_keys
 
@@ -478,15 +609,21 @@ class DocumentExtractor:
         window, words = self.topic.contexts[context]
         for index in range(max(0, sentence.index - window), sentence.index + 1):
             other = self.sentences[index]
-            if any(token.lower_ in words for token in self.toks[other.first:other.last]):
+            if any(token.lower_ in words for token in self.toks[other.first : other.last]):
                 return True
         return False
 
-    def _duration_at(self, first: int, last: int, numbers: list[NumberMention]) -> NumberMention | None:
+    def _duration_at(
+        self, first: int, last: int, numbers: list[NumberMention]
+    ) -> NumberMention | None:
         start, end = self.toks[first].idx, self.toks[last - 1].idx + len(self.toks[last - 1].text)
         for number in numbers:
-            if number.is_time and number.value is not None and number.start < end and \
-                    number.end > start:
+            if (
+                number.is_time
+                and number.value is not None
+                and number.start < end
+                and number.end > start
+            ):
                 return number
         return None
 
@@ -494,8 +631,11 @@ class DocumentExtractor:
         """The policy whose cue words the sentence (or its paragraph, or the document) uses most."""
         policies = self.topic.policies
         scopes = [range(sentence.first, sentence.last)]
-        paragraph = [s for s in self.sentences if s.paragraph == sentence.paragraph
-                     and s.index < sentence.index][-3:]
+        paragraph = [
+            s
+            for s in self.sentences
+            if s.paragraph == sentence.paragraph and s.index < sentence.index
+        ][-3:]
         if paragraph:
             scopes.append(range(paragraph[0].first, sentence.first))
         for scope in scopes:
@@ -524,35 +664,55 @@ class DocumentExtractor:
         return self._main_policy
 
     # --- quantities ---------------------------------------------------------------------------
-    def _sentence_quantities(self, sentence: Sentence, dates: list[DateMention],
-                             numbers: list[NumberMention], result: SentenceFacts) -> None:
+    def _sentence_quantities(
+        self,
+        sentence: Sentence,
+        dates: list[DateMention],
+        numbers: list[NumberMention],
+        result: SentenceFacts,
+    ) -> None:
         text = self.text
         for number in numbers:
             if any(d.start <= number.start < d.end for d in dates):
                 continue  # "3 July", "2022": part of a date
-            if number.is_time and (_TIME_WINDOW_BEFORE.search(text, max(0, number.start - 20),
-                                                              number.start)
-                                   or _TIME_WINDOW_AFTER.search(text[number.end:number.end + 14])):
+            if number.is_time and (
+                _TIME_WINDOW_BEFORE.search(text, max(0, number.start - 20), number.start)
+                or _TIME_WINDOW_AFTER.search(text[number.end : number.end + 14])
+            ):
                 continue
             unit = number.unit or self._implied_unit(sentence, number)
             if unit is None:
                 continue
             event_index = _nearest(result.events, self.toks, number.start)
             condition_index = _nearest(result.conditions, self.toks, number.start)
-            evidence = Evidence(sentence.index, sentence.start, sentence.end, number.start, number.end)
-            self.extraction.quantities.append(QuantityRecord(
-                text=number.text, unit=unit, evidence=evidence, value=number.value,
-                value_low=number.value_low, value_high=number.value_high,
-                is_approximate=number.is_approximate,
-                claimant_key=result.claimant.key if result.claimant else None,
-                event_index=event_index, condition_index=condition_index))
+            evidence = Evidence(
+                sentence.index, sentence.start, sentence.end, number.start, number.end
+            )
+            self.extraction.quantities.append(
+                QuantityRecord(
+                    text=number.text,
+                    unit=unit,
+                    evidence=evidence,
+                    value=number.value,
+                    value_low=number.value_low,
+                    value_high=number.value_high,
+                    is_approximate=number.is_approximate,
+                    claimant_key=result.claimant.key if result.claimant else None,
+                    event_index=event_index,
+                    condition_index=condition_index,
+                )
+            )
 
     def _implied_unit(self, sentence: Sentence, number: NumberMention) -> str | None:
         """The unit of a bare number: "the number of convicts ... at about 40,000"."""
-        before = self.text[sentence.start:number.start]
+        before = self.text[sentence.start : number.start]
         matches = list(_NUMBER_OF.finditer(before))
         if matches:
-            return matches[-1].group(1).lower()
+            return counted_noun(self.text, sentence.start + matches[-1].end(), number.start)
+        # "His contract said twelve." / "Before the war it was about 420,000.": a number that
+        # ends its clause counts what the number just before it counted.
+        if not _CLAUSE_END.match(self.text[number.end : number.end + 2]):
+            return None
         for quantity in reversed(self.extraction.quantities):
             if quantity.evidence.sentence_index >= sentence.index - 1:
                 return quantity.unit
@@ -604,13 +764,23 @@ def _compatible(left: DateValue | None, right: DateValue | None) -> bool:
 
 def _is_sentence_length(text: str, number: NumberMention) -> bool:
     """A prison term or an age, not a term of service: "15 years of his sentence", "34-year-old"."""
-    after = text[number.end:number.end + 30].lower()
-    return bool(re.match(r"\s*(of (his|her|their) (sentence|term)|left to serve|sentence|-old|old\b|"
-                         r"in prison|behind bars|ago)", after)) or "-old" in number.text
+    after = text[number.end : number.end + 30].lower()
+    return (
+        bool(
+            re.match(
+                r"\s*(of (his|her|their) (sentence|term)|left to serve|sentence|-old|old\b|"
+                r"in prison|behind bars|ago)",
+                after,
+            )
+        )
+        or "-old" in number.text
+    )
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _DESCRIPTION_LIMIT else text[:_DESCRIPTION_LIMIT - 1].rstrip() + "…"
+    return (
+        text if len(text) <= _DESCRIPTION_LIMIT else text[: _DESCRIPTION_LIMIT - 1].rstrip() + "…"
+    )
 
 
 def _local_date(document: Document) -> date | None:

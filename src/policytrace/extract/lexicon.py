@@ -8,21 +8,66 @@ from dataclasses import dataclass
 
 # Verbs whose past forms do not follow the rules; the lexicons name any others with `|`.
 _IRREGULAR = {
-    "say": ["said"], "tell": ["told"], "take": ["took", "taken"], "send": ["sent"],
-    "fight": ["fought"], "write": ["wrote", "written"], "go": ["went", "gone"],
-    "come": ["came"], "leave": ["left"], "flee": ["fled"], "give": ["gave", "given"],
-    "get": ["got", "gotten"], "put": ["put"], "make": ["made"], "find": ["found"],
-    "run": ["ran"], "begin": ["began", "begun"], "feel": ["felt"], "beat": ["beaten"],
-    "throw": ["threw", "thrown"], "rewrite": ["rewrote", "rewritten"], "set": ["set"],
-    "spend": ["spent"], "bring": ["brought"], "lead": ["led"], "hold": ["held"],
+    "say": ["said"],
+    "tell": ["told"],
+    "take": ["took", "taken"],
+    "send": ["sent"],
+    "fight": ["fought"],
+    "write": ["wrote", "written"],
+    "go": ["went", "gone"],
+    "come": ["came"],
+    "leave": ["left"],
+    "flee": ["fled"],
+    "give": ["gave", "given"],
+    "get": ["got", "gotten"],
+    "put": ["put"],
+    "make": ["made"],
+    "find": ["found"],
+    "run": ["ran"],
+    "begin": ["began", "begun"],
+    "feel": ["felt"],
+    "beat": ["beaten"],
+    "throw": ["threw", "thrown"],
+    "rewrite": ["rewrote", "rewritten"],
+    "set": ["set"],
+    "spend": ["spent"],
+    "bring": ["brought"],
+    "lead": ["led"],
+    "hold": ["held"],
 }
 _VOWELS = set("aeiou")
 NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "dozen": 12,
 }
 
 
@@ -78,8 +123,11 @@ def compile_phrase(phrase: str) -> list[Element]:
             elements.append(Element("optional", frozenset(_word_alternatives(word[1:]))))
         elif "#-" in word:
             # "#-month" is tokenised as number, hyphen, word.
-            elements += [Element("number"), Element("word", frozenset({"-"})),
-                         Element("word", frozenset(_word_alternatives(word.split("#-", 1)[1])))]
+            elements += [
+                Element("number"),
+                Element("word", frozenset({"-"})),
+                Element("word", frozenset(_word_alternatives(word.split("#-", 1)[1]))),
+            ]
         else:
             # spaCy splits "n't" and possessive "'s" off; a phrase word with them becomes two tokens.
             for part in re.findall(r"n't|'s|[^']+'?|'", word):
@@ -99,6 +147,7 @@ class PhraseIndex:
         self._number_first: list[tuple[Hashable, list[Element]]] = []
 
     def add(self, label: Hashable, phrases: list[str]) -> None:
+        """Add phrases of the lexicon syntax under a label."""
         for phrase in phrases:
             elements = compile_phrase(phrase)
             first = elements[0]
@@ -120,13 +169,21 @@ class PhraseIndex:
                 candidates = [*candidates, *self._number_first]
             for label, elements in candidates:
                 end = _match(elements, 1, position + 1, lowers, content, count)
-                if end is not None and ((label, position) not in found or end < found[(label, position)]):
+                if end is not None and (
+                    (label, position) not in found or end < found[(label, position)]
+                ):
                     found[(label, position)] = end
         return [(label, first, end) for (label, first), end in found.items()]
 
 
-def _match(elements: list[Element], k: int, position: int, lowers: list[str],
-           content: list[bool], count: int) -> int | None:
+def _match(
+    elements: list[Element],
+    k: int,
+    position: int,
+    lowers: list[str],
+    content: list[bool],
+    count: int,
+) -> int | None:
     """The end of the shortest match of elements[k:] from position, or None."""
     if k == len(elements):
         return position

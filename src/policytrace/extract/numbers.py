@@ -1,4 +1,4 @@
-"""Numbers in text: digits and number words, ranges, vague amounts, approximation and what is counted."""
+"""Numbers in text: digits, number words, ranges, vague amounts, and what is counted."""
 
 from __future__ import annotations
 
@@ -8,39 +8,119 @@ from dataclasses import dataclass
 from policytrace.extract.lexicon import NUMBER_WORDS
 
 # Words without which a sentence holds no amount (checked before the regex runs).
-NUMBER_WORDS_ALL = frozenset([*(w for w in NUMBER_WORDS if w not in ("a", "an")), "year", "month",
-                              "week", "half", "tens", "hundreds", "thousands", "dozens",
-                              "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty",
-                              "ninety"])
+NUMBER_WORDS_ALL = frozenset(
+    [
+        *(w for w in NUMBER_WORDS if w not in ("a", "an")),
+        "year",
+        "month",
+        "week",
+        "half",
+        "tens",
+        "hundreds",
+        "thousands",
+        "dozens",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+    ]
+)
 _SMALL = {w: v for w, v in NUMBER_WORDS.items() if w not in ("a", "an", "hundred", "dozen")}
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000,
-           "k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
-TIME_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
-              "months": "month", "year": "year", "years": "year", "hour": "hour", "hours": "hour",
-              "minute": "minute", "minutes": "minute"}
-_MONEY_WORDS = {"rouble": "RUB", "roubles": "RUB", "ruble": "RUB", "rubles": "RUB", "dollar": "USD",
-                "dollars": "USD", "euro": "EUR", "euros": "EUR", "hryvnia": "UAH", "hryvnias": "UAH"}
+_SCALES = {
+    "hundred": 100,
+    "thousand": 1_000,
+    "million": 1_000_000,
+    "billion": 1_000_000_000,
+    "k": 1_000,
+    "m": 1_000_000,
+    "bn": 1_000_000_000,
+}
+TIME_UNITS = {
+    "day": "day",
+    "days": "day",
+    "week": "week",
+    "weeks": "week",
+    "month": "month",
+    "months": "month",
+    "year": "year",
+    "years": "year",
+    "hour": "hour",
+    "hours": "hour",
+    "minute": "minute",
+    "minutes": "minute",
+}
+_MONEY_WORDS = {
+    "rouble": "RUB",
+    "roubles": "RUB",
+    "ruble": "RUB",
+    "rubles": "RUB",
+    "dollar": "USD",
+    "dollars": "USD",
+    "euro": "EUR",
+    "euros": "EUR",
+    "hryvnia": "UAH",
+    "hryvnias": "UAH",
+}
 _CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "₽": "RUB", "£": "GBP"}
 # Words that end the noun phrase after a number ("50,000 prisoners were sent": stop at "were").
-_PHRASE_STOP = set("""of in at on for to from with by who whom whose which that had have has were was
+_PHRASE_STOP = set(
+    """of in at on for to from with by who whom whose which that had have has were was
 are is be been being will would could can may might should and or but than as since left ago
 later earlier before after into per each more fewer less out off up down over under about around
 behind across through during between among against without within so if when while where
 because although though not no said says say told according the a an his her their its our your
 this these those it they he she we i you them him there here then also just only still already
-even again back""".split())
+even again back roughly nearly almost approximately some around""".split()
+)
 _APPROXIMATE = re.compile(
     r"(?:about|around|roughly|some|nearly|almost|approximately|up to|more than|over|at least|"
     r"fewer than|less than|under|close to|closer to|an estimated|estimated|as many as|"
-    r"at most|upwards of|just over|just under|well over)\s+$", re.IGNORECASE)
-_APPROXIMATORS = {"about", "some", "nearly", "around", "roughly", "almost", "approximately",
-                  "estimated", "only", "just", "over", "under"}
-_REFERENCE_WORDS = {"no", "no.", "number", "article", "line", "part", "section", "chapter",
-                    "colony", "#", "page", "route", "bus", "tram", "gate", "unit", "room", "flight"}
+    r"at most|upwards of|just over|just under|well over)\s+$",
+    re.IGNORECASE,
+)
+_APPROXIMATORS = {
+    "about",
+    "some",
+    "nearly",
+    "around",
+    "roughly",
+    "almost",
+    "approximately",
+    "estimated",
+    "only",
+    "just",
+    "over",
+    "under",
+}
+_REFERENCE_WORDS = {
+    "no",
+    "no.",
+    "number",
+    "article",
+    "line",
+    "part",
+    "section",
+    "chapter",
+    "colony",
+    "#",
+    "page",
+    "route",
+    "bus",
+    "tram",
+    "gate",
+    "unit",
+    "room",
+    "flight",
+}
 
-_WORD_NUMBER = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|"
-                r"four|five|six|seven|eight|nine))?|" + "|".join(sorted(_SMALL, key=len, reverse=True))
-                + r")")
+_WORD_NUMBER = (
+    r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|"
+    r"four|five|six|seven|eight|nine))?|" + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")"
+)
 _DIGITS = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _SCALE = r"(?:\s*(?:hundred|thousand|million|billion|k|m|bn)\b)?"
 _AMOUNT = rf"(?:[$€₽£]\s?)?(?:{_DIGITS}|\b{_WORD_NUMBER}\b)(?:\s+dozen\b)?{_SCALE}"
@@ -56,8 +136,13 @@ _NUMBER = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_VAGUE_BOUNDS = {"tens of thousands": (20_000, 90_000), "hundreds of thousands": (200_000, 900_000),
-                 "thousands": (2_000, 9_000), "hundreds": (200, 900), "dozens": (24, 99)}
+_VAGUE_BOUNDS = {
+    "tens of thousands": (20_000, 90_000),
+    "hundreds of thousands": (200_000, 900_000),
+    "thousands": (2_000, 9_000),
+    "hundreds": (200, 900),
+    "dozens": (24, 99),
+}
 _HEAD_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
@@ -76,6 +161,7 @@ class NumberMention:
 
     @property
     def is_time(self) -> bool:
+        """True for durations (days, months, years ...)."""
         return self.unit in ("day", "week", "month", "year", "hour", "minute")
 
 
@@ -87,10 +173,10 @@ def parse_amount(text: str) -> float | None:
     scale_match = re.search(r"\s*(hundred|thousand|million|billion|k|m|bn)$", words)
     if scale_match and not re.fullmatch(r"\s*(hundred|thousand|million|billion)", words):
         scale = _SCALES[scale_match.group(1)]
-        words = words[:scale_match.start()]
+        words = words[: scale_match.start()]
     if words.endswith(" dozen"):
         scale *= 12
-        words = words[:-len(" dozen")]
+        words = words[: -len(" dozen")]
     words = words.strip()
     if re.fullmatch(_DIGITS, words):
         return float(words.replace(",", "")) * scale
@@ -111,23 +197,33 @@ def _unit_after(text: str, position: int, limit: int) -> tuple[str | None, int]:
     percent = re.match(r"\s*(%|per\s*cent|percent)", rest, re.IGNORECASE)
     if percent:
         return "percent", position + percent.end()
-    of_phrase = re.match(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", rest, re.IGNORECASE)
+    of_phrase = re.match(
+        r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", rest, re.IGNORECASE
+    )
     if of_phrase:
-        rest, position = rest[of_phrase.end():], position + of_phrase.end()
+        rest, position = rest[of_phrase.end() :], position + of_phrase.end()
     words, end = [], position
     for match in _HEAD_WORD.finditer(rest):
-        gap = rest[end - position:match.start()]
+        gap = rest[end - position : match.start()]
         if gap.strip() or (words and len(words) >= 3):
             break
         word = match.group(0)
         lower = word.lower()
-        if lower in _PHRASE_STOP or not lower.isalpha() and "-" not in lower or word[0].isupper():
-            break
+        if (
+            lower in _PHRASE_STOP
+            or not lower.isalpha()
+            and "-" not in lower
+            or word[0].isupper()
+            or lower.endswith("ed")
+            and lower not in _MODIFIERS
+            or lower in _VERBS
+        ):
+            break  # "50,000 joined", "190 cases opened": the verb ends the phrase
         words.append(lower)
         end = position + match.end()
         if lower in TIME_UNITS or lower in _MONEY_WORDS:
             break
-        if len(words) == 1 and lower not in _MODIFIERS:
+        if lower not in _MODIFIERS:
             break
     if not words:
         return None, position
@@ -141,24 +237,61 @@ def _unit_after(text: str, position: int, limit: int) -> tuple[str | None, int]:
     return " ".join(words), end
 
 
+def counted_noun(text: str, position: int, limit: int) -> str | None:
+    """The noun phrase at position that says what is counted ("convicts" in "number of convicts")."""
+    return _unit_after(text, position - 1, limit)[0] if position > 0 else None
+
+
+_VERBS = {
+    "took",
+    "went",
+    "left",
+    "came",
+    "fought",
+    "died",
+    "were",
+    "are",
+    "signed",
+    "joined",
+    "am",
+    "pm",
+    "say",
+    "said",
+    "remain",
+    "remained",
+    "stayed",
+    "got",
+}
 # Words that may stand between a number and the noun it counts ("five other relatives").
-_MODIFIERS = set("""former other more new old male female young criminal convicted pardoned
+_MODIFIERS = set(
+    """former other more new old male female young criminal convicted pardoned
 violent regular ukrainian russian russia's penal women's men's strict-regime separate additional
-civilian military returned recruited active""".split())
+civilian military returned recruited active""".split()
+)
 
 
 def _is_reference(text: str, start: int) -> bool:
     """True for numbers that are names or labels: "No. 17", "Line 2", "Article 328"."""
-    before = text[max(0, start - 12):start].split()
+    before = text[max(0, start - 12) : start].split()
     if not before:
         return False
     word = before[-1].lower()
-    return word in _REFERENCE_WORDS or (before[-1][:1].isupper() and word.isalpha()
-                                        and word not in _PHRASE_STOP and word not in _APPROXIMATORS)
+    return word in _REFERENCE_WORDS or (
+        before[-1][:1].isupper()
+        and word.isalpha()
+        and word not in _PHRASE_STOP
+        and word not in _APPROXIMATORS
+    )
 
 
-def find_numbers(text: str, start: int, end: int, excluded: list[tuple[int, int]] = (),
-                 limit: int | None = None, sentence_start: int | None = None) -> list[NumberMention]:
+def find_numbers(
+    text: str,
+    start: int,
+    end: int,
+    excluded: list[tuple[int, int]] = (),
+    limit: int | None = None,
+    sentence_start: int | None = None,
+) -> list[NumberMention]:
     """Numbers starting in text[start:end] that are amounts (not years, dates, labels or times).
 
     `limit` is where the sentence ends (what a number counts is read up to there) and
@@ -173,31 +306,52 @@ def find_numbers(text: str, start: int, end: int, excluded: list[tuple[int, int]
         if any(s <= match.start() < e for s, e in excluded):
             continue
         written = match.group(0)
-        if re.fullmatch(r"(?:19|20)\d\d", written) or re.match(r"\d+[:.]\d\d\b", text[match.start():]):
-            continue
+        if (
+            re.fullmatch(r"(?:19|20)\d\d", written)
+            or re.match(r"\d+[:.]\d\d\b", text[match.start() :])
+            or match.start() > 0
+            and text[match.start() - 1] in ":."
+        ):
+            continue  # years and times of day ("10:48", "2.30 pm")
         if match.lastgroup in ("single", "high2") and _is_reference(text, match.start()):
             continue
         prefix = _APPROXIMATE.search(text, max(first_char, match.start() - 16), match.start())
         approximate = prefix is not None
         number_start = prefix.start() if prefix else match.start()
         if match.lastgroup == "vague":
-            low, high = _VAGUE_BOUNDS[written.lower().split()[0] if "of thousands" not in
-                                      written.lower() else written.lower()]
+            low, high = _VAGUE_BOUNDS[
+                written.lower().split()[0]
+                if "of thousands" not in written.lower()
+                else written.lower()
+            ]
             unit, phrase_end = _unit_after(text, match.end(), limit)
             if unit is None:
-                of = re.match(r"\s+of\s+", text[match.end():limit])
+                of = re.match(r"\s+of\s+", text[match.end() : limit])
                 if of:
                     unit, phrase_end = _unit_after(text, match.end() + of.end(), limit)
-            mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
-                                          unit, None, low, high, True))
+            mentions.append(
+                NumberMention(
+                    number_start,
+                    phrase_end,
+                    text[number_start:phrase_end],
+                    unit,
+                    None,
+                    low,
+                    high,
+                    True,
+                )
+            )
             continue
         if match.lastgroup == "half":
             mentions.append(NumberMention(match.start(), match.end(), written, "month", 6.0))
             continue
         if match.lastgroup == "article":
             unit, phrase_end = _unit_after(text, match.end(), limit)
-            mentions.append(NumberMention(match.start(), phrase_end, text[match.start():phrase_end],
-                                          unit, 1.0))
+            mentions.append(
+                NumberMention(
+                    match.start(), phrase_end, text[match.start() : phrase_end], unit, 1.0
+                )
+            )
             continue
         if match.group("low") or match.group("low2"):
             low = parse_amount(match.group("low") or match.group("low2"))
@@ -205,8 +359,18 @@ def find_numbers(text: str, start: int, end: int, excluded: list[tuple[int, int]
             if low is None or high is None or low >= high:
                 continue
             unit, phrase_end = _unit_after(text, match.end(), limit)
-            mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
-                                          unit, None, low, high, True))
+            mentions.append(
+                NumberMention(
+                    number_start,
+                    phrase_end,
+                    text[number_start:phrase_end],
+                    unit,
+                    None,
+                    low,
+                    high,
+                    True,
+                )
+            )
             continue
         value = parse_amount(written)
         if value is None:
@@ -218,6 +382,16 @@ def find_numbers(text: str, start: int, end: int, excluded: list[tuple[int, int]
             unit = currency
         if lowered in ("one", "a", "an") and unit not in TIME_UNITS.values():
             continue  # "one of them", "one woman": a determiner, not an amount
-        mentions.append(NumberMention(number_start, phrase_end, text[number_start:phrase_end],
-                                      unit, value, None, None, approximate))
+        mentions.append(
+            NumberMention(
+                number_start,
+                phrase_end,
+                text[number_start:phrase_end],
+                unit,
+                value,
+                None,
+                None,
+                approximate,
+            )
+        )
     return mentions

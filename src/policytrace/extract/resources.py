@@ -79,16 +79,30 @@ def _known_actors(topic: Topic) -> list[KnownActor]:
     registered_names: set[str] = set()
     for entry in topic.data("actors", []):
         aliases = (*entry.get("aliases", ()), *entry.get("roles", ()))
-        actors.append(KnownActor(
-            key=f"reg:{entry['key']}", name=entry["name"], actor_type=entry["type"],
-            registered=True, country=entry.get("country"), wikidata_id=entry.get("wikidata_id"),
-            aliases=tuple(aliases)))
+        actors.append(
+            KnownActor(
+                key=f"reg:{entry['key']}",
+                name=entry["name"],
+                actor_type=entry["type"],
+                registered=True,
+                country=entry.get("country"),
+                wikidata_id=entry.get("wikidata_id"),
+                aliases=tuple(aliases),
+            )
+        )
         registered_names.add(normalise_name(entry["name"]))
     for name, code, _adjective, aliases in topic.data("countries", []):
         if normalise_name(name) not in registered_names:
-            actors.append(KnownActor(key=f"txt:state:{normalise_name(name)}", name=name,
-                                     actor_type="state", registered=False, country=code,
-                                     aliases=tuple(aliases)))
+            actors.append(
+                KnownActor(
+                    key=f"txt:state:{normalise_name(name)}",
+                    name=name,
+                    actor_type="state",
+                    registered=False,
+                    country=code,
+                    aliases=tuple(aliases),
+                )
+            )
     return actors
 
 
@@ -136,15 +150,27 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     condition_lexicon = topic.data("conditions", {})
     rules = {}
     for rule in condition_lexicon.get("rules", []):
-        rules[rule["id"]] = ConditionRule(rule["id"], rule["type"], rule.get("context"),
-                                          rule.get("value") == "duration",
-                                          rule.get("group", rule["id"]))
+        rules[rule["id"]] = ConditionRule(
+            rule["id"],
+            rule["type"],
+            rule.get("context"),
+            rule.get("value") == "duration",
+            rule.get("group", rule["id"]),
+        )
         index.add(("condition", rule["id"]), rule["phrases"])
-    contexts = {name: (spec.get("window", 0), frozenset(w.lower() for w in spec["words"]))
-                for name, spec in condition_lexicon.get("contexts", {}).items()}
-    policies = [Policy(p["key"], p["name"], frozenset(str(c).lower() for c in p.get("cues", [])),
-                       tuple(n.lower() for n in p.get("names", [])))
-                for p in topic.data("policies", [])]
+    contexts = {
+        name: (spec.get("window", 0), frozenset(w.lower() for w in spec["words"]))
+        for name, spec in condition_lexicon.get("contexts", {}).items()
+    }
+    policies = [
+        Policy(
+            p["key"],
+            p["name"],
+            frozenset(str(c).lower() for c in p.get("cues", [])),
+            tuple(n.lower() for n in p.get("names", [])),
+        )
+        for p in topic.data("policies", [])
+    ]
 
     words: dict[str, Any] = topic.data("lexicons", {})
     countries = topic.data("countries", [])
@@ -152,9 +178,14 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     adjectives.update({a.lower(): a for a in words.get("group_adjectives", [])})
     keywords = words.get("topic_keywords", {})
     return CompiledTopic(
-        nlp=nlp, actors=actors, actor_phrases=actor_phrases, actor_names=actor_names,
+        nlp=nlp,
+        actors=actors,
+        actor_phrases=actor_phrases,
+        actor_names=actor_names,
         phrases=index,
-        condition_rules=rules, contexts=contexts, policies=policies,
+        condition_rules=rules,
+        contexts=contexts,
+        policies=policies,
         blockers={k: frozenset(v) for k, v in event_lexicon.get("blockers", {}).items()},
         person_titles=frozenset(w.lower() for w in words.get("person_titles", [])),
         person_nouns=frozenset(w.lower() for w in words.get("person_nouns", [])),
@@ -162,8 +193,10 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         organisation_heads=_typed_words(words.get("organisation_heads", {})),
         group_adjectives=adjectives,
         group_heads=_typed_words(words.get("group_heads", {})),
-        role_references={k.lower(): frozenset(h.lower() for h in v)
-                         for k, v in words.get("role_references", {}).items()},
+        role_references={
+            k.lower(): frozenset(h.lower() for h in v)
+            for k, v in words.get("role_references", {}).items()
+        },
         first_names=frozenset(words.get("first_names", [])),
         topic_words=frozenset(w.lower() for w in keywords.get("words", [])),
         topic_min_hits=int(keywords.get("min_hits", 3)),

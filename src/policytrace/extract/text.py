@@ -25,7 +25,7 @@ class Sentence:
 
 
 def split_sentences(tokens: list[Tok]) -> list[Sentence]:
-    """Sentences end at paragraph breaks and at . ! ? (plus closing quotes) before a capital or digit."""
+    """Sentences end at paragraph breaks and at . ! ? (and closing quotes) before a capital."""
     sentences: list[Sentence] = []
     first: int | None = None
     paragraph = 0
@@ -36,8 +36,16 @@ def split_sentences(tokens: list[Tok]) -> list[Sentence]:
         if first is not None and last > first:
             start = tokens[first].idx
             end_token = tokens[last - 1]
-            sentences.append(Sentence(len(sentences), first, last, start,
-                                      end_token.idx + len(end_token.text), paragraph))
+            sentences.append(
+                Sentence(
+                    len(sentences),
+                    first,
+                    last,
+                    start,
+                    end_token.idx + len(end_token.text),
+                    paragraph,
+                )
+            )
         first = None
 
     i = 0
@@ -57,9 +65,16 @@ def split_sentences(tokens: list[Tok]) -> list[Sentence]:
             while j < count and tokens[j].text in _CLOSERS and not tokens[j - 1].whitespace_:
                 j += 1
             following = tokens[j] if j < count else None
-            if (following is None or following.is_space or tokens[j - 1].whitespace_ and
-                    (following.text[:1].isupper() or following.text[:1].isdigit()
-                     or following.text[:1] in "\"“‘'(")):
+            if (
+                following is None
+                or following.is_space
+                or tokens[j - 1].whitespace_
+                and (
+                    following.text[:1].isupper()
+                    or following.text[:1].isdigit()
+                    or following.text[:1] in "\"“‘'("
+                )
+            ):
                 close(j)
                 i = j
                 continue
@@ -79,6 +94,7 @@ class SentenceIndex:
         self._firsts = [s.first for s in sentences]
 
     def of_token(self, token_index: int) -> Sentence | None:
+        """The sentence that holds a token (None for paragraph breaks)."""
         position = bisect_right(self._firsts, token_index) - 1
         if position < 0:
             return None
@@ -90,11 +106,28 @@ class Tok:
     """The attributes of a spaCy token the extractor reads, copied once (spaCy builds a new
     Python object on every `doc[i]`, which dominated the run time)."""
 
-    __slots__ = ("text", "lower_", "idx", "whitespace_", "is_alpha", "like_num", "is_punct",
-                 "is_space")
+    __slots__ = (
+        "text",
+        "lower_",
+        "idx",
+        "whitespace_",
+        "is_alpha",
+        "like_num",
+        "is_punct",
+        "is_space",
+    )
 
-    def __init__(self, text: str, lower: str, idx: int, whitespace: str, is_alpha: bool,
-                 like_num: bool, is_punct: bool, is_space: bool) -> None:
+    def __init__(
+        self,
+        text: str,
+        lower: str,
+        idx: int,
+        whitespace: str,
+        is_alpha: bool,
+        like_num: bool,
+        is_punct: bool,
+        is_space: bool,
+    ) -> None:
         self.text = text
         self.lower_ = lower
         self.idx = idx
@@ -109,14 +142,26 @@ def make_tokens(doc: Doc, text: str) -> list[Tok]:
     """Plain copies of a document's tokens (text is the document's text), read from spaCy's arrays."""
     columns = doc.to_array([IDX, LENGTH, IS_ALPHA, LIKE_NUM, IS_PUNCT, IS_SPACE, SPACY]).T.tolist()
     tokens = []
-    for idx, length, is_alpha, like_num, is_punct, is_space, space_after in zip(*columns):
-        word = text[idx:idx + length]
-        tokens.append(Tok(word, word.lower(), idx, " " if space_after else "", bool(is_alpha),
-                          bool(like_num), bool(is_punct), bool(is_space)))
+    for idx, length, is_alpha, like_num, is_punct, is_space, space_after in zip(
+        *columns, strict=True
+    ):
+        word = text[idx : idx + length]
+        tokens.append(
+            Tok(
+                word,
+                word.lower(),
+                idx,
+                " " if space_after else "",
+                bool(is_alpha),
+                bool(like_num),
+                bool(is_punct),
+                bool(is_space),
+            )
+        )
     return tokens
 
 
 def span_text(text: str, tokens: list[Tok], first: int, last: int) -> str:
     """The document text covered by tokens [first, last)."""
     end = tokens[last - 1]
-    return text[tokens[first].idx:end.idx + len(end.text)]
+    return text[tokens[first].idx : end.idx + len(end.text)]

@@ -67,16 +67,33 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
                   show_progress: bool = False) -> pipeline.RunSummary:
     """Turn a folder of news documents into a validated, published release."""
     logger = get_run_logger()
-    root, output = Path(input_dir), Path(output_dir)
-    plan = pipeline.plan_run(root, output, topic, batch_size, baseline, use_cache)
-    done = pipeline.up_to_date_summary(root, output, plan.fingerprint)
-    if done is not None:
-        logger.info(done.message)
-        return done
-    files = sum(len(batch) for batch in plan.batches)
-    logger.info("%d input files in %d batches", files, len(plan.batches))
-    with Progress(total=files, enabled=show_progress) as progress:
-        state = pipeline.run_batches(
-            plan, _in_order(plan), on_batch=lambda batch, kept: progress.advance(
-                len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}"))
-    return validate_and_publish(state, plan.skipped, plan.fingerprint, topic, version, baseline)
+    output = Path(output_dir)
+    plan = pipeline.plan_run(input_dir, output, topic, batch_size, baseline, use_cache)
+    try:
+        for failure in plan.fetch_failures:
+            logger.warning("input %s: %s", failure.file_path, failure.reason)
+        done = pipeline.up_to_date_summary(plan.root, output, plan.fingerprint)
+        if done is not None:
+            logger.info(done.message)
+            return done
+        files = sum(len(batch) for batch in plan.batches)
+        logger.info("%d input files in %d batches", files, len(plan.batches))
+        with Progress(total=files, enabled=show_progress) as progress:
+            state = pipeline.run_batches(
+                plan, _in_order(plan), on_batch=lambda batch, kept: progress.advance(
+                    len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}"))
+        return validate_and_publish(state, plan.skipped, plan.fingerprint, topic, version, baseline)
+    finally:
+        plan.cleanup()
+
+
+def with_dask(address: str | None = None, workers: int = 2):
+    """The same flow with batches on Dask: an existing scheduler, or a local cluster of processes."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        runner = DaskTaskRunner(address=address)
+    else:
+        runner = DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                                "processes": True, "dashboard_address": None})
+    return build_dataset.with_options(task_runner=runner)

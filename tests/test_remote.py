@@ -341,3 +341,14 @@ def test_release_from_fetched_pages_carries_their_urls(server, tmp_path: Path):
         pl.col("source_type") == "document")
     assert set(sources["url"]) == {server.url(f"/articles/{name}.html") for name in ARTICLES}
     assert sources["retrieved_at"].null_count() == 0
+
+
+def test_run_takes_a_url_list_directly_and_reports_failing_urls(server, tmp_path: Path):
+    from policytrace.pipeline import run_in_process
+
+    urls = url_list(tmp_path, server.url("/feeds/rss.xml"), server.url("/missing.html"))
+    summary = run_in_process(f"urls:{urls}", tmp_path / "out")
+    assert summary.published, (summary.message, summary.failures)
+    assert [r["file"] for r in summary.rejected] == [server.url("/missing.html")]
+    assert "404" in summary.rejected[0]["reason"]
+    assert not list((tmp_path / "out").glob(".work-*")), "the fetched input folder is cleaned up"

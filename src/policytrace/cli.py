@@ -60,35 +60,52 @@ def print_summary(summary) -> None:
 
 @app.command()
 def run(
-    input_dir: Annotated[Path, typer.Option("--input", "-i", help="Folder (searched recursively) or file of news documents.")] = DEFAULT_INPUT,
+    input_spec: Annotated[str, typer.Option("--input", "-i", help="Folder (searched recursively) or file of news documents; or a feed/page URL, urls:FILE, or an fsspec URL (docs/inputs.md).")] = str(DEFAULT_INPUT),
     output_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder: releases/, latest and runs/ go here.")] = DEFAULT_OUTPUT,
     topic: Annotated[str, typer.Option(help="Topic name (a folder in topics/) or path to a topic folder.")] = DEFAULT_TOPIC,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per Prefect task.")] = 200,
     version: Annotated[str | None, typer.Option(help="Release version; default: newest publication date plus a hash of the data.")] = None,
     baseline: Annotated[Path | None, typer.Option(help="JSON file of minimum row counts per table (default for seeds/: baselines/seeds.json).")] = None,
     cache: Annotated[bool, typer.Option(help="Reuse stored results for unchanged files and documents (OUTPUT/cache/).")] = True,
+    task_runner: Annotated[str, typer.Option(help="Where batches run: 'thread' (in this process) or 'dask' (a local Dask cluster, or --dask-address).")] = "thread",
+    dask_address: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (implies --task-runner dask).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Dask workers of the local cluster.")] = 2,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
     """Ingest, extract, validate and publish a release, as the Prefect flow `build-dataset`."""
-    if not input_dir.exists():
-        console.print(f"[red]input {input_dir} does not exist[/red]")
+    from policytrace.remote import InputSpecError, is_local_spec
+
+    if is_local_spec(input_spec) and not Path(input_spec).exists():
+        console.print(f"[red]input {input_spec} does not exist[/red]")
         raise typer.Exit(2)
     configure_environment(log_level="INFO" if verbose else "WARNING")
     from policytrace.pipeline import plan_run, up_to_date_summary
 
-    baseline_file = baseline or _default_baseline(input_dir)
+    input_dir = Path(input_spec)
+    baseline_file = baseline or (_default_baseline(input_dir) if is_local_spec(input_spec) else None)
     minimums = json.loads(baseline_file.read_text(encoding="utf-8")) if baseline_file else None
-    # Nothing changed since the latest release: say so without starting Prefect at all.
-    plan = plan_run(input_dir, output_dir, topic, batch_size, minimums, cache)
-    if (done := up_to_date_summary(input_dir, output_dir, plan.fingerprint)) is not None:
-        print_summary(done)
-        raise typer.Exit(0)
-    from flows.build_dataset import build_dataset
+    if is_local_spec(input_spec):
+        # Nothing changed since the latest release: say so without starting Prefect at all.
+        try:
+            plan = plan_run(input_spec, output_dir, topic, batch_size, minimums, cache)
+        except InputSpecError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        if (done := up_to_date_summary(plan.root, output_dir, plan.fingerprint)) is not None:
+            print_summary(done)
+            raise typer.Exit(0)
+    from flows.build_dataset import build_dataset, with_dask
 
-    console.print(f"Building dataset from {input_dir} into {output_dir} "
+    console.print(f"Building dataset from {input_spec} into {output_dir} "
                   f"(Prefect flow build-dataset{', baseline ' + str(baseline_file) if baseline_file else ''})")
-    summary = build_dataset(input_dir=str(input_dir), output_dir=str(output_dir), topic=topic,
+    flow = build_dataset
+    if task_runner == "dask" or dask_address:
+        flow = with_dask(dask_address, workers)
+    elif task_runner != "thread":
+        console.print(f"[red]unknown task runner {task_runner!r}: use thread or dask[/red]")
+        raise typer.Exit(2)
+    summary = flow(input_dir=input_spec, output_dir=str(output_dir), topic=topic,
                             batch_size=batch_size, version=version, baseline=minimums,
                             use_cache=cache, show_progress=progress)
     print_summary(summary)

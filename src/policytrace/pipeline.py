@@ -299,18 +299,33 @@ class RunPlan:
     fingerprint: str
     cache_path: Path | None
     work_dir: Path
+    fetch_failures: list[Rejection] = field(default_factory=list)
+    fetched_dir: Path | None = None
+
+    def cleanup(self) -> None:
+        """Remove the folder that remote input was fetched into, if any."""
+        if self.fetched_dir is not None:
+            shutil.rmtree(self.fetched_dir, ignore_errors=True)
 
 
-def plan_run(root: Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
+def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
              baseline: dict[str, int] | None = None, use_cache: bool = True) -> RunPlan:
-    """Find the inputs, cut them into batches and fingerprint them."""
-    if output.exists():
-        remove_stale_staging(output, include_work=True)
+    """Bring remote input to a local folder, find the inputs, cut them into batches, fingerprint them."""
+    from policytrace.remote import materialize_input
+
+    output.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(output, include_work=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    fetched_dir = output / f".work-{stamp}-input"
+    materialized = materialize_input(str(spec), fetched_dir, cache_dir=output / "cache" / "http")
+    root = materialized.root
     inputs, skipped = plan_inputs(root)
     fingerprint = inputs_fingerprint(inputs, topic_name, baseline)
-    work_dir = output / f".work-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}"
-    return RunPlan(root, output, topic_name, batched(inputs, batch_size), skipped, fingerprint,
-                   default_cache_path(output) if use_cache else None, work_dir)
+    return RunPlan(
+        root, output, topic_name, batched(inputs, batch_size), skipped, fingerprint,
+        default_cache_path(output) if use_cache else None, output / f".work-{stamp}",
+        fetch_failures=[Rejection(f.source, f.reason) for f in materialized.failures],
+        fetched_dir=None if materialized.kind == "local" else fetched_dir)
 
 
 def run_batches(plan: RunPlan, results: Iterator[BatchResult],
@@ -318,6 +333,7 @@ def run_batches(plan: RunPlan, results: Iterator[BatchResult],
     """Feed batch results (in order) into a RunState."""
     cache = ResultCache(plan.cache_path) if plan.cache_path else None
     state = RunState(plan.root, plan.output, plan.work_dir, cache)
+    state.rejections += plan.fetch_failures
     try:
         for batch in results:
             kept = state.add(batch)
@@ -329,15 +345,18 @@ def run_batches(plan: RunPlan, results: Iterator[BatchResult],
     return state
 
 
-def run_in_process(root: Path, output: Path, topic_name: str = DEFAULT_TOPIC,
+def run_in_process(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC,
                    version: str | None = None, baseline: dict[str, int] | None = None,
                    batch_size: int = 200, use_cache: bool = True) -> RunSummary:
     """The whole pipeline without Prefect (for tests, debugging and benchmarks)."""
-    plan = plan_run(root, output, topic_name, batch_size, baseline, use_cache)
-    if (done := up_to_date_summary(root, output, plan.fingerprint)) is not None:
-        return done
-    results = (process_batch(i, files, root, topic_name, plan.cache_path)
-               for i, files in enumerate(plan.batches))
-    state = run_batches(plan, results)
-    return finish_run(state, plan.skipped, plan.fingerprint, topic_name,
-                      version=version, baseline=baseline)
+    plan = plan_run(spec, output, topic_name, batch_size, baseline, use_cache)
+    try:
+        if (done := up_to_date_summary(plan.root, output, plan.fingerprint)) is not None:
+            return done
+        results = (process_batch(i, files, plan.root, topic_name, plan.cache_path)
+                   for i, files in enumerate(plan.batches))
+        state = run_batches(plan, results)
+        return finish_run(state, plan.skipped, plan.fingerprint, topic_name,
+                          version=version, baseline=baseline)
+    finally:
+        plan.cleanup()

@@ -87,6 +87,13 @@ class MaterializedInput:
     failures: list[Failure] = field(default_factory=list)
 
 
+def is_local_spec(spec: str) -> bool:
+    """True when spec names a local folder or file of documents (not a URL or a URL list)."""
+    if spec.startswith(URL_LIST_PREFIX) or _scheme(spec) is not None:
+        return False
+    return Path(spec).suffix.lower() != URL_LIST_SUFFIX
+
+
 def materialize_input(
     spec: str,
     workdir: Path,

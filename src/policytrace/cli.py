@@ -231,6 +231,11 @@ def dictionary(
     console.print(f"wrote {output_file}")
 
 
+from policytrace.evaluate import evaluate_command  # noqa: E402
+
+app.command("evaluate")(evaluate_command)
+
+
 def main() -> None:
     app()
 

@@ -41,10 +41,12 @@ class Document:
 
     @property
     def location(self) -> str:
-        """Where the document came from, for messages: path, plus record number in multi-record files."""
-        if self.record_index is None:
-            return self.file_path
-        return f"{self.file_path}#{self.record_index}"
+        return location(self.file_path, self.record_index)
+
+
+def location(file_path: str, record_index: int | None) -> str:
+    """Where an input came from, for messages: path, plus record number in multi-record files."""
+    return file_path if record_index is None else f"{file_path}#{record_index}"
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,7 @@ class Rejection:
 
     @property
     def location(self) -> str:
-        if self.record_index is None:
-            return self.file_path
-        return f"{self.file_path}#{self.record_index}"
+        return location(self.file_path, self.record_index)
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,7 @@ class Duplicate:
 
     @property
     def location(self) -> str:
-        if self.record_index is None:
-            return self.file_path
-        return f"{self.file_path}#{self.record_index}"
+        return location(self.file_path, self.record_index)
 
 
 def canonical_url(url: str) -> str:

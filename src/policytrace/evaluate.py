@@ -520,10 +520,14 @@ def build_frames(folder: Path, topic: Topic) -> dict[str, pl.DataFrame]:
     """Tables built in-process from the documents of a folder (no release needed)."""
     from policytrace.extract import extract_document
     from policytrace.ingest import ingest_folder
-    from policytrace.tables import build_tables
+    from policytrace.tables import TableBuilder
 
-    documents = ingest_folder(folder).documents
-    return build_tables((document, extract_document(document, topic)) for document in documents)
+    builder = TableBuilder()
+    for document in ingest_folder(folder).documents:
+        builder.add(document, extract_document(document, topic))
+    # The tables as the release writer gets them (with their input-order column), less that column.
+    frames = builder.frames(keep_position=True)
+    return {name: frame.drop("_doc", strict=False) for name, frame in frames.items()}
 
 
 def read_release(release: Path) -> dict[str, pl.DataFrame]:

@@ -214,8 +214,10 @@ class TableBuilder:
             data = rows.get(spec.name, [])
             frame = (pl.DataFrame(data, schema=schema, strict=False, infer_schema_length=None)
                      if data else pl.DataFrame(schema=schema))
-            keep = ("_doc",) if keep_position and spec.row_order == "document" else ()
-            frames[spec.name] = spec.conform(spec.order_rows(frame), keep=keep)
+            frame = spec.order_rows(frame)
+            if not keep_position:
+                frame = frame.drop("_doc", strict=False)
+            frames[spec.name] = spec.conform(frame, keep=("_doc",))
         return frames
 
 

@@ -21,13 +21,9 @@ def pick(record: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def document_from_record(
-    record: Any, raw: bytes, file_path: str, record_index: int | None, document_format: str
-) -> Document:
-    """Map one exported article object onto a Document (its text, or else its saved HTML page)."""
-    if not isinstance(record, dict):
-        raise RejectError(f"expected a JSON object per article, found {type(record).__name__}")
-    metadata = dict(
+def metadata_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """Document metadata from the field names exports and front matter commonly use."""
+    return dict(
         title=pick(record, "title", "headline"),
         authors=pick(record, "author", "authors", "byline"),
         publisher=pick(record, "publisher", "source", "site_name", "sitename"),
@@ -36,6 +32,15 @@ def document_from_record(
         published=pick(record, "published_at", "published", "date", "datePublished", "pubDate"),
         retrieved=pick(record, "retrieved_at", "retrieved", "fetched_at", "crawled_at"),
     )
+
+
+def document_from_record(
+    record: Any, raw: bytes, file_path: str, record_index: int | None, document_format: str
+) -> Document:
+    """Map one exported article object onto a Document (its text, or else its saved HTML page)."""
+    if not isinstance(record, dict):
+        raise RejectError(f"expected a JSON object per article, found {type(record).__name__}")
+    metadata = metadata_fields(record)
     text = pick(record, *TEXT_FIELDS)
     if text is None and isinstance(record.get("html"), str):
         return _document_from_saved_page(record["html"], metadata, raw, file_path, record_index,

@@ -9,7 +9,7 @@ from markdown_it import MarkdownIt
 
 from policytrace.documents import Document
 from policytrace.ingest.common import RejectError, build_document, decode_bytes
-from policytrace.ingest.jsonfmt import pick
+from policytrace.ingest.jsonfmt import metadata_fields
 
 _MARKDOWN = MarkdownIt("commonmark")
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "pre", "td", "th")
@@ -37,23 +37,9 @@ def read_markdown(raw: bytes, file_path: str) -> list[Document]:
         post = frontmatter.loads(content)
     except yaml.YAMLError as exc:
         raise RejectError(f"invalid YAML front matter: {exc}".splitlines()[0]) from None
-    meta = dict(post.metadata)
+    metadata = metadata_fields(dict(post.metadata))
     paragraphs = markdown_paragraphs(post.content)
-    title = pick(meta, "title", "headline")
-    if title is None and paragraphs and post.content.lstrip().startswith("# "):
-        title, paragraphs = paragraphs[0], paragraphs[1:]
-    return [
-        build_document(
-            paragraphs=paragraphs,
-            document_format="markdown",
-            file_path=file_path,
-            raw=raw,
-            title=title,
-            authors=pick(meta, "author", "authors", "byline"),
-            publisher=pick(meta, "publisher", "source", "site_name", "sitename"),
-            url=pick(meta, "url", "link", "canonical_url"),
-            language=pick(meta, "language", "lang"),
-            published=pick(meta, "published", "published_at", "date", "datePublished", "pubDate"),
-            retrieved=pick(meta, "retrieved_at", "retrieved", "fetched_at", "crawled_at"),
-        )
-    ]
+    if metadata["title"] is None and paragraphs and post.content.lstrip().startswith("# "):
+        metadata["title"], paragraphs = paragraphs[0], paragraphs[1:]
+    return [build_document(paragraphs=paragraphs, document_format="markdown", file_path=file_path,
+                           raw=raw, **metadata)]

@@ -1,0 +1,125 @@
+"""Memory of a process tree read from /proc (Linux): current and peak RSS per process."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _parent_ids() -> dict[int, int]:
+    """pid -> parent pid for every process visible in /proc."""
+    parents = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command name (field 2) is in parentheses and may hold spaces; ppid follows it.
+        parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    return parents
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below pid (children, grandchildren, ...)."""
+    children: dict[int, list[int]] = {}
+    for child, parent in _parent_ids().items():
+        children.setdefault(parent, []).append(child)
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def memory_mb(pid: int) -> tuple[float, float] | None:
+    """(current RSS, peak RSS) of one process in MB, or None if it is gone."""
+    try:
+        status = (PROC / str(pid) / "status").read_text()
+    except OSError:
+        return None
+    values = {}
+    for line in status.splitlines():
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            name, amount, _unit = line.split()
+            values[name[:-1]] = int(amount) / 1024
+    if "VmRSS" not in values:  # a zombie has no memory lines
+        return None
+    return values["VmRSS"], values["VmHWM"]
+
+
+def own_peak_rss_mb() -> float:
+    """This process's peak RSS (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def waited_children_peak_rss_mb() -> float:
+    """Largest peak RSS among this process's children that have ended and been waited for."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def descendants_peak_rss_mb(pid: int | None = None) -> float:
+    """Largest peak RSS among the live processes below pid (default: this process)."""
+    peaks = [m[1] for child in descendants(pid or os.getpid()) if (m := memory_mb(child))]
+    return max(peaks, default=0.0)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@dataclass
+class TreeSampler:
+    """Samples a process tree's RSS every `interval` seconds in a thread, appending JSON lines to a file."""
+
+    pid: int
+    log_path: Path
+    interval: float = 1.0
+    peak_tree_rss_mb: float = 0.0
+    peak_by_pid: dict[int, float] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> TreeSampler:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        with self.log_path.open("w", encoding="utf-8") as log:
+            while not self._stop.is_set():
+                self.sample(log, time.monotonic() - started)
+                self._stop.wait(self.interval)
+
+    def sample(self, log, elapsed: float) -> None:
+        processes = {}
+        for pid in [self.pid, *descendants(self.pid)]:
+            if (memory := memory_mb(pid)) is not None:
+                processes[pid] = memory
+                self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0.0), memory[1])
+        if not processes:
+            return
+        total = sum(rss for rss, _peak in processes.values())
+        self.peak_tree_rss_mb = max(self.peak_tree_rss_mb, total)
+        log.write(json.dumps({"t": round(elapsed, 1), "tree_rss_mb": round(total, 1),
+                              "rss_mb": {pid: round(rss, 1) for pid, (rss, _) in processes.items()}}) + "\n")
+        log.flush()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()

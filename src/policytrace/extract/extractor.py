@@ -96,6 +96,7 @@ class Attribution:
     claimant: Mention | None
     source_name: str | None
     verb: bool = True  # "X said" (True) or "according to X" (False)
+    pronoun: bool = False  # the speaker is a pronoun ("he said") resolved to an earlier actor
 
 
 @dataclass
@@ -299,6 +300,8 @@ class DocumentExtractor:
     ) -> list[Attribution]:
         found = []
         for label, first, last in by_label["attribution"].get(sentence.index, []):
+            if self.quoted[first]:
+                continue  # "Whatever the recruiter said..." is part of a quotation
             phrase = span_text(self.text, self.toks, first, last)
             if label == "source_after":
                 claimant = next((m for m in mentions if last <= m.first <= last + 5), None)
@@ -308,7 +311,9 @@ class DocumentExtractor:
                 continue
             claimant = self._speaker(first, last, sentence, mentions, last_person, last_actor)
             if claimant is not None:
-                found.append(Attribution(first, last, phrase, claimant, None))
+                previous = self.lowers[first - 1] if first > sentence.first else ""
+                pronoun = previous in _PRONOUNS or previous in _GROUP_PRONOUNS
+                found.append(Attribution(first, last, phrase, claimant, None, pronoun=pronoun))
         return found
 
     def _speaker(
@@ -393,7 +398,13 @@ class DocumentExtractor:
         attributions: list[Attribution],
         result: SentenceFacts,
     ) -> None:
-        triggers = self._triggers(sentence, by_label, mentions)
+        cues = by_label["cue"].get(sentence.index, [])
+        triggers = []
+        for event_type, first, last in self._triggers(sentence, by_label, mentions):
+            event_type = self._clause_type(event_type, first, cues)
+            if event_type is not None:
+                triggers.append((event_type, first, last))
+        has_quote = any(self.quoted[p] for p in range(sentence.first, sentence.last))
         for attribution in attributions:
             # "according to X" attributes the sentence's news; it is X's statement only when
             # the sentence reports nothing else. What a population says ("relatives say") is a
@@ -402,11 +413,11 @@ class DocumentExtractor:
                 attribution.claimant is not None
                 and (attribution.verb or not triggers)
                 and attribution.claimant.actor_type != "population_group"
+                and self._is_statement(attribution, cues, has_quote)
             ):
                 triggers.append(("statement", attribution.cue_first, attribution.cue_last))
         seen_types: set[str] = set()
         claimant = result.claimant
-        cues = by_label["cue"].get(sentence.index, [])
         for event_type, first, last in sorted(triggers, key=lambda t: t[1]):
             event_type = self._refine_type(event_type, first, last, mentions)
             if event_type in seen_types or (not self.on_topic and event_type in _TOPIC_EVENT_TYPES):
@@ -441,6 +452,56 @@ class DocumentExtractor:
             )
             result.events.append((len(self.extraction.events), first, last))
             self.extraction.events.append(record)
+
+    def _is_statement(
+        self, attribution: Attribution, cues: list[tuple[str, int, int]], has_quote: bool
+    ) -> bool:
+        """Whether an attribution reports a statement, not a non-answer or a quote's speaker.
+
+        "did not respond" and "has never confirmed" say nothing; '"...," he said' is one more quote
+        of a speaker already named, evidence for the news rather than news of its own.
+        """
+        if attribution.phrase.lower() in self.topic.non_statements:
+            return False
+        first, last = attribution.cue_first, attribution.cue_last
+        if any(
+            label == "negation" and first - 3 <= cue_first < first for label, cue_first, _ in cues
+        ):
+            return False
+        if last < len(self.lowers) and self.lowers[last] in ("nothing", "none"):
+            return False
+        return not (attribution.verb and attribution.pronoun and has_quote)
+
+    def _clause_type(
+        self, event_type: str, first: int, cues: list[tuple[str, int, int]]
+    ) -> str | None:
+        """The event type a trigger stands for in its clause; None for background clauses."""
+        lowers = self.lowers
+        rules = self.topic.background
+        if event_type in ("recruitment", "release"):
+            window = " ".join(lowers[max(0, first - 4) : first])
+            if any(cue in window for cue in self.topic.ended_cues):
+                return "policy_end"  # "were no longer being pardoned"
+        if "quoted" in rules and event_type in rules["quoted"][1] and self.quoted[first]:
+            return None
+        previous = lowers[first - 1] if first > 0 else ""
+        words, types = rules.get("infinitive", (frozenset(), frozenset()))
+        if event_type in types and previous in words:
+            return None
+        words, types = rules.get("gerund", (frozenset(), frozenset()))
+        if event_type in types and lowers[first].endswith("ing") and previous in words:
+            return None
+        words, types = rules.get("modal", (frozenset(), frozenset()))
+        if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
+            return None
+        words, types = rules.get("relative", (frozenset(), frozenset()))
+        if event_type in types:
+            position = first - 1
+            while position > 0 and lowers[position] in self.topic.background_skip:
+                position -= 1
+            if lowers[position] in words:
+                return None
+        return event_type
 
     def _triggers(
         self, sentence: Sentence, by_label: dict, mentions: list[Mention]

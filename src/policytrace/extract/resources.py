@@ -72,6 +72,11 @@ class CompiledTopic:
     topic_words: frozenset[str]
     topic_min_hits: int
     demonym_to_country: dict[str, str] = field(default_factory=dict)
+    # Background-clause grammar (events.yaml `background`): rule -> (words, event types).
+    background: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    background_skip: frozenset[str] = frozenset()
+    ended_cues: frozenset[str] = frozenset()
+    non_statements: frozenset[str] = frozenset()
 
 
 def _known_actors(topic: Topic) -> list[KnownActor]:
@@ -201,6 +206,19 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         topic_words=frozenset(w.lower() for w in keywords.get("words", [])),
         topic_min_hits=int(keywords.get("min_hits", 3)),
         demonym_to_country={name.lower(): adjective for name, _c, adjective, _a in countries},
+        background={
+            name: (
+                frozenset(w.lower() for w in spec.get("words", [])),
+                frozenset(spec.get("types", [])),
+            )
+            for name, spec in event_lexicon.get("background", {}).items()
+            if isinstance(spec, dict)
+        },
+        background_skip=frozenset(
+            w.lower() for w in event_lexicon.get("background", {}).get("relative", {}).get("skip", [])
+        ),
+        ended_cues=frozenset(w.lower() for w in event_lexicon.get("ended", [])),
+        non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
     )
 
 

@@ -1,0 +1,69 @@
+"""Incremental runs: only new or changed documents are processed; removals show in the changelog."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from policytrace.paths import TOPICS_DIR
+from policytrace.pipeline import run_in_process
+from tests.conftest import FIXTURES, SEEDS
+
+
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    shutil.copytree(FIXTURES / "formats", folder)
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", folder / "seed.txt")
+    return folder
+
+
+def test_rerun_reuses_unchanged_documents_and_redoes_changed_ones(tmp_path: Path):
+    inputs, output = corpus(tmp_path), tmp_path / "out"
+    first = run_in_process(inputs, output, batch_size=2)
+    assert first.published and first.reused_extractions == 0
+    unchanged = run_in_process(inputs, output, batch_size=2)
+    assert unchanged.up_to_date and unchanged.version == first.version
+    assert len(list((output / "releases").iterdir())) == 1
+
+    text = (inputs / "wire_report.txt").read_text(encoding="utf-8")
+    (inputs / "wire_report.txt").write_text(text.replace("two months after", "three months after"),
+                                            encoding="utf-8")
+    second = run_in_process(inputs, output, batch_size=2)
+    assert second.published and second.version != first.version
+    files = len(list(p for p in inputs.iterdir()))
+    assert second.reused_files == files - 1  # every file but the edited one came from the store
+    assert second.reused_extractions == first.documents - 1
+
+
+def test_topic_change_re_extracts(tmp_path: Path):
+    inputs, output = corpus(tmp_path), tmp_path / "out"
+    topic = tmp_path / "topic"
+    shutil.copytree(TOPICS_DIR / "prison_recruitment", topic)
+    first = run_in_process(inputs, output, topic_name=str(topic))
+    registry = yaml.safe_load((topic / "actors.yaml").read_text(encoding="utf-8"))
+    registry.append({"key": "northern_ledger", "name": "Northern Ledger", "type": "media_outlet"})
+    (topic / "actors.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+    from policytrace.topic import load_topic
+    load_topic.cache_clear()
+    second = run_in_process(inputs, output, topic_name=str(topic))
+    assert not second.up_to_date and second.reused_extractions == 0
+    assert second.reused_files == len(list(inputs.iterdir()))  # reading files needed no redoing
+    actors = pl.read_parquet(output / "latest" / "actors.parquet")
+    assert "Northern Ledger" in actors["name"].to_list()
+
+
+def test_removed_document_disappears_and_changelog_says_so(tmp_path: Path):
+    inputs, output = corpus(tmp_path), tmp_path / "out"
+    run_in_process(inputs, output)
+    before = pl.read_parquet(output / "latest" / "sources.parquet")
+    removed_id = before.filter(pl.col("file_path") == "export.json")["source_id"].item()
+    (inputs / "export.json").unlink()
+    summary = run_in_process(inputs, output)
+    assert summary.published
+    after = pl.read_parquet(output / "latest" / "sources.parquet")
+    assert removed_id not in after["source_id"].to_list()
+    changelog = (output / "latest" / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"removed: `{removed_id}`" in changelog

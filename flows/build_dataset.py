@@ -17,6 +17,7 @@ from prefect.futures import PrefectFuture  # noqa: E402
 from policytrace import pipeline  # noqa: E402
 from policytrace.paths import DEFAULT_TOPIC  # noqa: E402
 from policytrace.progress import Progress  # noqa: E402
+from policytrace.remote_output import is_remote, mirror_path, pull_latest, push_latest  # noqa: E402
 
 # Batches in flight at once: enough to keep workers busy, few enough to bound memory.
 WINDOW = 4
@@ -67,6 +68,15 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
                   show_progress: bool = False) -> pipeline.RunSummary:
     """Turn a folder of news documents into a validated, published release."""
     logger = get_run_logger()
+    if is_remote(output_dir):
+        # Object stores: build in a local mirror that starts from the remote's latest release.
+        local = mirror_path(output_dir)
+        pull_latest(output_dir, local)
+        summary = build_dataset.fn(input_dir, str(local), topic, batch_size, version, baseline,
+                                   use_cache, show_progress)
+        if summary.published:
+            logger.info("uploaded release %s to %s", push_latest(local, output_dir), output_dir)
+        return summary
     output = Path(output_dir)
     plan = pipeline.plan_run(input_dir, output, topic, batch_size, baseline, use_cache)
     try:

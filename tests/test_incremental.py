@@ -67,3 +67,26 @@ def test_removed_document_disappears_and_changelog_says_so(tmp_path: Path):
     assert removed_id not in after["source_id"].to_list()
     changelog = (output / "latest" / "CHANGELOG.md").read_text(encoding="utf-8")
     assert f"removed: `{removed_id}`" in changelog
+
+
+def test_output_to_an_fsspec_url_uploads_the_release_and_moves_the_pointer(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("POLICYTRACE_MIRROR_DIR", str(tmp_path / "mirrors"))
+    inputs = corpus(tmp_path)
+    bucket = tmp_path / "bucket"
+    url = f"file://{bucket}"
+    first = run_in_process(inputs, url)
+    assert first.published
+    assert (bucket / "LATEST").read_text().strip() == first.version
+    uploaded = bucket / "releases" / first.version
+    assert (uploaded / "SHA256SUMS").exists() and (bucket / "latest" / "sources.parquet").exists()
+    sums = dict(reversed(line.split("  ")) for line in (uploaded / "SHA256SUMS").read_text().splitlines())
+    import hashlib
+    for name, digest in sums.items():
+        assert hashlib.sha256((uploaded / name).read_bytes()).hexdigest() == digest, name
+    # A second build from a fresh mirror starts from the remote's latest release.
+    shutil.rmtree(tmp_path / "mirrors")
+    (inputs / "export.json").unlink()
+    second = run_in_process(inputs, url)
+    assert (bucket / "LATEST").read_text().strip() == second.version != first.version
+    changelog = (bucket / "latest" / "CHANGELOG.md").read_text()
+    assert f"Compared with release `{first.version}`" in changelog

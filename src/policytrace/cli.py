@@ -61,7 +61,7 @@ def print_summary(summary) -> None:
 @app.command()
 def run(
     input_spec: Annotated[str, typer.Option("--input", "-i", help="Folder (searched recursively) or file of news documents; or a feed/page URL, urls:FILE, or an fsspec URL (docs/inputs.md).")] = str(DEFAULT_INPUT),
-    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder: releases/, latest and runs/ go here.")] = DEFAULT_OUTPUT,
+    output_spec: Annotated[str, typer.Option("--output", "-o", help="Output folder (releases/, latest, runs/), or an fsspec URL such as s3://bucket/path (built in a local mirror, then uploaded).")] = str(DEFAULT_OUTPUT),
     topic: Annotated[str, typer.Option(help="Topic name (a folder in topics/) or path to a topic folder.")] = DEFAULT_TOPIC,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per Prefect task.")] = 200,
     version: Annotated[str | None, typer.Option(help="Release version; default: newest publication date plus a hash of the data.")] = None,
@@ -81,11 +81,12 @@ def run(
         raise typer.Exit(2)
     configure_environment(log_level="INFO" if verbose else "WARNING")
     from policytrace.pipeline import plan_run, up_to_date_summary
+    from policytrace.remote_output import is_remote
 
-    input_dir = Path(input_spec)
+    input_dir, output_dir = Path(input_spec), Path(output_spec)
     baseline_file = baseline or (_default_baseline(input_dir) if is_local_spec(input_spec) else None)
     minimums = json.loads(baseline_file.read_text(encoding="utf-8")) if baseline_file else None
-    if is_local_spec(input_spec):
+    if is_local_spec(input_spec) and not is_remote(output_spec):
         # Nothing changed since the latest release: say so without starting Prefect at all.
         try:
             plan = plan_run(input_spec, output_dir, topic, batch_size, minimums, cache)
@@ -97,7 +98,7 @@ def run(
             raise typer.Exit(0)
     from flows.build_dataset import build_dataset, with_dask
 
-    console.print(f"Building dataset from {input_spec} into {output_dir} "
+    console.print(f"Building dataset from {input_spec} into {output_spec} "
                   f"(Prefect flow build-dataset{', baseline ' + str(baseline_file) if baseline_file else ''})")
     flow = build_dataset
     if task_runner == "dask" or dask_address:
@@ -105,7 +106,7 @@ def run(
     elif task_runner != "thread":
         console.print(f"[red]unknown task runner {task_runner!r}: use thread or dask[/red]")
         raise typer.Exit(2)
-    summary = flow(input_dir=input_spec, output_dir=str(output_dir), topic=topic,
+    summary = flow(input_dir=input_spec, output_dir=output_spec, topic=topic,
                             batch_size=batch_size, version=version, baseline=minimums,
                             use_cache=cache, show_progress=progress)
     print_summary(summary)

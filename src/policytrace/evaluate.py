@@ -43,6 +43,12 @@ _PEOPLE = {
     "male prisoner",
     "male inmate",
     "individual",
+    "employee",
+    "worker",
+    "resident",
+    "passenger",
+    "guest",
+    "staff",
 }
 _METADATA_FIELDS = ("title", "published", "author", "publisher", "url")
 

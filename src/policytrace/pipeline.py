@@ -345,10 +345,20 @@ def run_batches(plan: RunPlan, results: Iterator[BatchResult],
     return state
 
 
-def run_in_process(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC,
+def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAULT_TOPIC,
                    version: str | None = None, baseline: dict[str, int] | None = None,
                    batch_size: int = 200, use_cache: bool = True) -> RunSummary:
     """The whole pipeline without Prefect (for tests, debugging and benchmarks)."""
+    from policytrace.remote_output import is_remote, mirror_path, pull_latest, push_latest
+
+    if is_remote(output):
+        local = mirror_path(str(output))
+        pull_latest(str(output), local)
+        summary = run_in_process(spec, local, topic_name, version, baseline, batch_size, use_cache)
+        if summary.published:
+            push_latest(local, str(output))
+        return summary
+    output = Path(output)
     plan = plan_run(spec, output, topic_name, batch_size, baseline, use_cache)
     try:
         if (done := up_to_date_summary(plan.root, output, plan.fingerprint)) is not None:

@@ -546,6 +546,10 @@ class ActorFinder:
             ):
                 adjective, step = topic.demonym_to_country[lower], 2
             if adjective is None:
+                if lower in topic.group_heads and self._is_group_subject(position):
+                    mentions.append(
+                        self._group(position, position + 1, [lower], topic.group_heads[lower])
+                    )
                 position += 1
                 continue
             if step == 1 and token.text[:1].isupper():
@@ -574,6 +578,20 @@ class ActorFinder:
                 break
             position += 1
         return mentions
+
+    def _is_group_subject(self, position: int) -> bool:
+        """A bare group head that is the subject of a reporting verb: "Reporters counted ..."."""
+        toks = self.toks
+        if position > 0 and not (
+            toks[position - 1].is_punct
+            or toks[position - 1].is_space
+            or toks[position - 1].lower_ in ("and", "the", "but", "when", "as", "that")
+        ):
+            return False
+        cursor = position + 1
+        while cursor < len(toks) and toks[cursor].lower_ in ("had", "have", "has", "also", "already"):
+            cursor += 1
+        return cursor < len(toks) and toks[cursor].lower_ in self.topic.group_subject_verbs
 
     def _group(self, first: int, last: int, words: list[str], actor_type: str) -> Mention:
         name = " ".join(words)

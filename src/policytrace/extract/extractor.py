@@ -62,6 +62,9 @@ _TOPIC_EVENT_TYPES = {
     "crime",
 }
 _PRONOUNS = {"he", "she", "him", "her"}
+# Policies are often the grammatical subject ("The pardon was replaced ..."): who acts on them is
+# named in the sentence before.
+_IMPLIED_ACTOR_TYPES = {"policy_start", "policy_change", "policy_end"}
 _GROUP_PRONOUNS = {"they", "it"}
 _DESCRIPTION_LIMIT = 200
 _DATE_REACH = 60  # characters between an event's trigger and its date expression
@@ -82,7 +85,21 @@ _TIME_WINDOW_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _TIME_WINDOW_AFTER = re.compile(r"^\s*(ago|later|earlier|before|after that|left)\b", re.IGNORECASE)
-_NUMBER_OF = re.compile(r"\b(?:number|figure|total|count)\s+of\s+(?:the\s+)?", re.IGNORECASE)
+_NUMBER_OF = re.compile(
+    r"\b(?:(?:number|figure|total|count)\s+of\s+(?:the\s+)?|how\s+many\s+)", re.IGNORECASE
+)
+# "about 266,000, down from about 420,000": a bare number compared with the one before it counts
+# the same thing.
+_COMPARED = re.compile(
+    r"\b(?:compared\s+(?:with|to)|down\s+from|up\s+from|against|versus|vs\.?|rather\s+than|"
+    r"from|to|and|or)\s+(?:about|around|roughly|some|nearly|almost|over|more\s+than|"
+    r"fewer\s+than|less\s+than|at\s+least|just\s+)?\s*$",
+    re.IGNORECASE,
+)
+# Small numbers written as words count the things a story mentions in passing ("two lawyers",
+# "two reasons", "five other relatives"); annotators list them only when they count people held,
+# recruited or killed, time, money or cases.
+_SIDE_COUNT_LIMIT = 10
 _CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
 
 
@@ -165,7 +182,7 @@ class DocumentExtractor:
             )
             if self.on_topic:
                 self._sentence_conditions(sentence, by_label, numbers, result)
-                self._sentence_quantities(sentence, dates, numbers, result)
+            self._sentence_quantities(sentence, dates, numbers, result)
             for attribution in attributions:
                 self._cite(attribution, sentence)
             for mention in sentence_mentions:
@@ -423,6 +440,8 @@ class DocumentExtractor:
             if event_type in seen_types or (not self.on_topic and event_type in _TOPIC_EVENT_TYPES):
                 continue
             actors = self._event_actors(first, last, mentions, event_type, attributions)
+            if not actors and event_type in _IMPLIED_ACTOR_TYPES:
+                actors = self._implied_actors(sentence)
             if not actors:
                 continue
             seen_types.add(event_type)
@@ -494,6 +513,9 @@ class DocumentExtractor:
         words, types = rules.get("modal", (frozenset(), frozenset()))
         if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
             return None
+        words, types = rules.get("avoided", (frozenset(), frozenset()))
+        if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
+            return None
         words, types = rules.get("relative", (frozenset(), frozenset()))
         if event_type in types:
             position = first - 1
@@ -525,12 +547,31 @@ class DocumentExtractor:
                 kept.append(candidate)
         return kept
 
+    def _implied_actors(self, sentence: Sentence) -> list[tuple[str, str]]:
+        """Actors of a policy sentence in the passive ("The pardon was replaced by conditional
+        release."): those of the sentence before it in the same paragraph, who set the scene."""
+        if sentence.index == 0:
+            return []
+        before = self.sentences[sentence.index - 1]
+        if before.paragraph != sentence.paragraph:
+            return []
+        actors: list[tuple[str, str]] = []
+        for mention in self.mentions_by_sentence.get(before.index, []):
+            if self.quoted[mention.first] or any(mention.key == key for key, _ in actors):
+                continue
+            actors.append((mention.key, "agent"))
+        return actors
+
     def _refine_type(self, event_type: str, first: int, last: int, mentions: list[Mention]) -> str:
         """A death is of a named person; killings of groups are casualties."""
         if event_type not in ("death", "casualties"):
             return event_type
         near = [m for m in mentions if abs(m.first - first) <= 10]
-        has_person = any(m.actor_type == "person" for m in near)
+        # "he was killed", "X ... was killed": one person's death, named or not nearby.
+        singular = self.lowers[first] == "was" or (
+            first > 0 and self.lowers[first - 1] in ("he", "she")
+        )
+        has_person = singular or any(m.actor_type == "person" for m in near)
         if event_type == "death" and not has_person:
             return "casualties"
         if (
@@ -742,8 +783,10 @@ class DocumentExtractor:
             ):
                 continue
             unit = number.unit or self._implied_unit(sentence, number)
-            if unit is None:
+            if unit is None or self._is_side_count(number, unit):
                 continue
+            if not self.on_topic and (number.is_time or unit.endswith(("second", "seconds"))):
+                continue  # off the topic, durations are the story's clock, not its figures
             event_index = _nearest(result.events, self.toks, number.start)
             condition_index = _nearest(result.conditions, self.toks, number.start)
             evidence = Evidence(
@@ -764,12 +807,27 @@ class DocumentExtractor:
                 )
             )
 
+    def _is_side_count(self, number: NumberMention, unit: str) -> bool:
+        """ "two lawyers", "two reasons": a small count in words of something outside the topic."""
+        if number.value is None or number.value >= _SIDE_COUNT_LIMIT:
+            return False
+        if any(ch.isdigit() for ch in number.text) or number.is_time:
+            return False
+        head = unit.split()[-1].lower()
+        return head not in self.topic.counted_units and head.rstrip("s") not in self.topic.counted_units
+
     def _implied_unit(self, sentence: Sentence, number: NumberMention) -> str | None:
         """The unit of a bare number: "the number of convicts ... at about 40,000"."""
         before = self.text[sentence.start : number.start]
         matches = list(_NUMBER_OF.finditer(before))
         if matches:
             return counted_noun(self.text, sentence.start + matches[-1].end(), number.start)
+        # "down from about 420,000": the unit of the number it is compared with.
+        if _COMPARED.search(before[-40:]):
+            for quantity in reversed(self.extraction.quantities):
+                if quantity.evidence.sentence_index == sentence.index:
+                    return quantity.unit
+                break
         # "His contract said twelve." / "Before the war it was about 420,000.": a number that
         # ends its clause counts what the number just before it counted.
         if not _CLAUSE_END.match(self.text[number.end : number.end + 2]):

@@ -75,6 +75,8 @@ class CompiledTopic:
     # Background-clause grammar (events.yaml `background`): rule -> (words, event types).
     background: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     background_skip: frozenset[str] = frozenset()
+    group_subject_verbs: frozenset[str] = frozenset()
+    counted_units: frozenset[str] = frozenset()
     ended_cues: frozenset[str] = frozenset()
     non_statements: frozenset[str] = frozenset()
 
@@ -217,6 +219,8 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         background_skip=frozenset(
             w.lower() for w in event_lexicon.get("background", {}).get("relative", {}).get("skip", [])
         ),
+        counted_units=frozenset(w.lower() for w in words.get("counted_units", [])),
+        group_subject_verbs=frozenset(w.lower() for w in words.get("group_subject_verbs", [])),
         ended_cues=frozenset(w.lower() for w in event_lexicon.get("ended", [])),
         non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
     )

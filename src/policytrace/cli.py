@@ -110,6 +110,8 @@ def run(
                             batch_size=batch_size, version=version, baseline=minimums,
                             use_cache=cache, show_progress=progress)
     print_summary(summary)
+    if is_remote(output_spec) and summary.published:
+        console.print(f"Uploaded to {output_spec}: LATEST -> {summary.version}")
     raise typer.Exit(summary.exit_code)
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import pytest
 import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
@@ -81,3 +82,17 @@ def test_cli_help_lists_commands():
         assert command in result.output
     result = runner.invoke(app, ["run", "--help"])
     assert "--input" in result.output and "--output" in result.output
+
+
+@pytest.mark.slow
+def test_flow_on_a_local_dask_cluster_gives_the_same_release(prefect_server, tmp_path: Path):
+    from flows.build_dataset import build_dataset, with_dask
+
+    threaded = build_dataset(input_dir=str(FIXTURES / "formats"), output_dir=str(tmp_path / "a"), batch_size=2)
+    on_dask = with_dask(workers=2)(input_dir=str(FIXTURES / "formats"), output_dir=str(tmp_path / "b"),
+                                   batch_size=2)
+    assert threaded.published and on_dask.published
+    assert threaded.version == on_dask.version
+    for spec in load_catalog():
+        assert (tmp_path / "a" / "latest" / f"{spec.name}.csv").read_bytes() == \
+            (tmp_path / "b" / "latest" / f"{spec.name}.csv").read_bytes()

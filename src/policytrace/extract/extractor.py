@@ -670,13 +670,17 @@ class DocumentExtractor:
                 if number is None or _is_sentence_length(self.text, number):
                     continue
                 value, unit = number.value, number.unit
-            policy = self._policy_for(sentence)
-            if self._seen_condition(policy.key, rule, value, unit):
-                continue
             negated = any(
                 label == "negation" and first - 3 <= cue_first < first
                 for label, cue_first, _ in cues
             )
+            if negated and rule.condition_type != "termination":
+                # "did not guarantee his freedom", "for a year, not six months": a term denied
+                # is not a term of the policy (a denied pardon is the termination rule's job).
+                continue
+            policy = self._policy_for(sentence, first)
+            if self._seen_condition(policy.key, rule, value, unit):
+                continue
             sentence_text = self.text[sentence.start : sentence.end]
             status = (
                 "ended"
@@ -729,29 +733,64 @@ class DocumentExtractor:
                 return number
         return None
 
-    def _policy_for(self, sentence: Sentence) -> Policy:
-        """The policy whose cue words the sentence (or its paragraph, or the document) uses most."""
+    def _anchors_in(self, first: int, last: int) -> list[tuple[int, Policy]]:
+        """(token, policy) for each word in [first, last) that names a policy's regime."""
+        found = []
+        lowers = self.lowers
+        for position in range(first, last):
+            for policy in self.topic.policies:
+                for anchor in policy.anchors:
+                    if tuple(lowers[position : position + len(anchor)]) == anchor:
+                        found.append((position, policy))
+        return found
+
+    def _policy_for(self, sentence: Sentence, at: int | None = None) -> Policy:
+        """The policy a condition at token `at` belongs to.
+
+        The regime named nearest before the term in its sentence ("Wagner promised ..., while
+        Storm V recruits get ..."), else nearest after it; then the sentence's cue words; then the
+        regime named last in the paragraph before; then cue words of the paragraph and document.
+        """
+        at = sentence.first if at is None else at
+        anchors = self._anchors_in(sentence.first, sentence.last)
+        if anchors:
+            before = [a for a in anchors if a[0] < at]
+            if before:
+                return before[-1][1]
+            return min(anchors, key=lambda a: a[0] - at)[1]
         policies = self.topic.policies
-        scopes = [range(sentence.first, sentence.last)]
         paragraph = [
             s
             for s in self.sentences
             if s.paragraph == sentence.paragraph and s.index < sentence.index
         ][-3:]
+        counted = self._policy_by_cues(range(sentence.first, sentence.last))
+        if counted is not None:
+            return counted
         if paragraph:
-            scopes.append(range(paragraph[0].first, sentence.first))
-        for scope in scopes:
-            counts: Counter[str] = Counter()
-            for position in scope:
-                word = self.toks[position].lower_
-                for policy in policies:
-                    if word in policy.cues:
-                        counts[policy.key] += 1
-            if counts:
-                ranked = counts.most_common(2)
-                if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
-                    return next(p for p in policies if p.key == ranked[0][0])
+            earlier = self._anchors_in(paragraph[0].first, sentence.first)
+            if earlier:
+                return earlier[-1][1]
+            counted = self._policy_by_cues(range(paragraph[0].first, sentence.first))
+            if counted is not None:
+                return counted
+        del policies
         return self._document_policy()
+
+    def _policy_by_cues(self, scope: range) -> Policy | None:
+        """The policy whose cue words occur most in scope, when one leads."""
+        policies = self.topic.policies
+        counts: Counter[str] = Counter()
+        for position in scope:
+            word = self.lowers[position]
+            for policy in policies:
+                if word in policy.cues:
+                    counts[policy.key] += 1
+        if counts:
+            ranked = counts.most_common(2)
+            if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+                return next(p for p in policies if p.key == ranked[0][0])
+        return None
 
     def _document_policy(self) -> Policy:
         """The policy the whole document is most about (counted once)."""

@@ -126,7 +126,8 @@ def compile_phrase(phrase: str) -> list[Element]:
             elements += [
                 Element("number"),
                 Element("word", frozenset({"-"})),
-                Element("word", frozenset(_word_alternatives(word.split("#-", 1)[1]))),
+                # "#-month|#-year": every alternative carries the "#-" prefix.
+                Element("word", frozenset(_word_alternatives(word.replace("#-", "")))),
             ]
         else:
             # spaCy splits "n't" and possessive "'s" off; a phrase word with them becomes two tokens.

@@ -46,6 +46,7 @@ class Policy:
     name: str
     cues: frozenset[str]
     names: tuple[str, ...]
+    anchors: frozenset[tuple[str, ...]] = frozenset()  # words that name the policy's regime
 
 
 @dataclass
@@ -175,6 +176,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
             p["name"],
             frozenset(str(c).lower() for c in p.get("cues", [])),
             tuple(n.lower() for n in p.get("names", [])),
+            frozenset(tuple(str(a).lower().split()) for a in p.get("anchors", [])),
         )
         for p in topic.data("policies", [])
     ]

@@ -42,7 +42,7 @@ def test_topic_change_re_extracts(tmp_path: Path):
     inputs, output = corpus(tmp_path), tmp_path / "out"
     topic = tmp_path / "topic"
     shutil.copytree(TOPICS_DIR / "prison_recruitment", topic)
-    first = run_in_process(inputs, output, topic_name=str(topic))
+    assert run_in_process(inputs, output, topic_name=str(topic)).published
     registry = yaml.safe_load((topic / "actors.yaml").read_text(encoding="utf-8"))
     registry.append({"key": "northern_ledger", "name": "Northern Ledger", "type": "media_outlet"})
     (topic / "actors.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-import pytest
 import pyarrow.parquet as pq
+import pytest
 from typer.testing import CliRunner
 
 from policytrace.cli import app

@@ -240,6 +240,7 @@ app.command("evaluate")(evaluate_command)
 
 
 def main() -> None:
+    """Entry point of the `policytrace` command."""
     app()
 
 

@@ -138,6 +138,7 @@ def render_data_dictionary(catalog: Catalog, topic: Topic, version: str | None =
 
 
 def write_data_dictionary(path: Path, catalog: Catalog, topic: Topic, version: str | None = None) -> None:
+    """Write DATA_DICTIONARY.md to path."""
     path.write_text(render_data_dictionary(catalog, topic, version), encoding="utf-8", newline="\n")
 
 

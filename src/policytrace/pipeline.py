@@ -57,10 +57,12 @@ def plan_inputs(root: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> tuple[l
 
 
 def batched(items: list, size: int) -> list[list]:
+    """Consecutive slices of at most `size` items."""
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def schema_fingerprint() -> str:
+    """Hash of every table declaration: a schema change makes every run a new build."""
     return sha256_hex("\n".join(f"{p.name}\n{p.read_text(encoding='utf-8')}"
                                 for p in sorted(SCHEMAS_DIR.glob("*.yaml"))))[:16]
 
@@ -93,6 +95,7 @@ class BatchResult:
 
 
 def ingest_cache_key(item: InputFile) -> str:
+    """Changes when the file's bytes, its path or the ingestion code version change."""
     return sha256_hex(f"{INGEST_VERSION}\n{item.name}\n{item.raw_sha256}")
 
 
@@ -284,6 +287,7 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
 
 
 def default_cache_path(output: Path) -> Path:
+    """Where an output folder keeps its result cache."""
     return output / "cache" / "results.sqlite"
 
 

@@ -59,6 +59,7 @@ def _fsync_tree(folder: Path) -> None:
 
 
 def file_record(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of a file."""
     data = path.read_bytes()
     return {"bytes": len(data), "sha256": sha256_hex(data)}
 

@@ -16,6 +16,7 @@ from policytrace.schema import Catalog, load_catalog
 
 
 def actor_id(key: str) -> str:
+    """The actor id of an actor key (registry key or type and normalised name)."""
     return make_id("act", key)
 
 

@@ -100,6 +100,8 @@ _COMPARED = re.compile(
 # "two reasons", "five other relatives"); annotators list them only when they count people held,
 # recruited or killed, time, money or cases.
 _SIDE_COUNT_LIMIT = 10
+import os
+_USE_ANCHORS = os.environ.get("PT_ANCHORS", "1") == "1"
 _CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
 
 
@@ -752,7 +754,7 @@ class DocumentExtractor:
         regime named last in the paragraph before; then cue words of the paragraph and document.
         """
         at = sentence.first if at is None else at
-        anchors = self._anchors_in(sentence.first, sentence.last)
+        anchors = self._anchors_in(sentence.first, sentence.last) if _USE_ANCHORS else []
         if anchors:
             before = [a for a in anchors if a[0] < at]
             if before:
@@ -768,7 +770,7 @@ class DocumentExtractor:
         if counted is not None:
             return counted
         if paragraph:
-            earlier = self._anchors_in(paragraph[0].first, sentence.first)
+            earlier = self._anchors_in(paragraph[0].first, sentence.first) if _USE_ANCHORS else []
             if earlier:
                 return earlier[-1][1]
             counted = self._policy_by_cues(range(paragraph[0].first, sentence.first))

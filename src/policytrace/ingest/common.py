@@ -72,6 +72,7 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def word_count(text: str) -> int:
+    """Number of words (runs of letters, digits or underscores)."""
     return len(_WORD.findall(text))
 
 

@@ -50,7 +50,8 @@ def test_two_builds_are_byte_identical(seed_release: Path, tmp_path: Path):
         assert (again / f"{spec.name}.csv").read_bytes() == (seed_release / f"{spec.name}.csv").read_bytes()
         assert pq.read_table(again / f"{spec.name}.parquet").equals(
             pq.read_table(seed_release / f"{spec.name}.parquet"))
-    for name in ("datapackage.json", "croissant.json", "DATA_DICTIONARY.md", "CHANGELOG.md"):
+    for name in ("datapackage.json", "croissant.json", "DATA_DICTIONARY.md", "CHANGELOG.md",
+                 "figures/events_by_month.svg"):
         assert (again / name).read_bytes() == (seed_release / name).read_bytes(), name
 
 

@@ -16,6 +16,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from policytrace.changelog import diff_releases
+from policytrace.figures import event_timeline
 from policytrace.ids import sha256_hex
 from policytrace.metadata import croissant, datapackage, write_data_dictionary
 from policytrace.schema import Catalog, load_catalog
@@ -225,6 +226,7 @@ def publish_staged(
         (staging / "CHANGELOG.md").write_text(diff.render_markdown(), encoding="utf-8", newline="\n")
         for name, content in (extra_files or {}).items():
             _write_json(staging / name, content)
+        event_timeline(staging, staging / "figures" / "events_by_month.svg")
         shutil.copytree(report_dir, staging / "validation", dirs_exist_ok=True)
         (staging / CHECKSUMS).write_text(_checksums(staging), encoding="utf-8", newline="\n")
         _kill_point("before_release_rename")

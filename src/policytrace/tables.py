@@ -97,7 +97,8 @@ class TableBuilder:
         def mention(table: str, row_id: str, evidence: Evidence) -> None:
             span = text[evidence.span_start:evidence.span_end]
             self.rows["mentions"].append({
-                "mention_id": new_id("men", table, row_id, span, sentence(evidence)),
+                # The document is part of the key: actor ids are shared by all documents.
+                "mention_id": new_id("men", source_id, table, row_id, span, sentence(evidence)),
                 "table_name": table,
                 "row_id": row_id,
                 "source_id": source_id,

@@ -100,8 +100,6 @@ _COMPARED = re.compile(
 # "two reasons", "five other relatives"); annotators list them only when they count people held,
 # recruited or killed, time, money or cases.
 _SIDE_COUNT_LIMIT = 10
-import os
-_USE_ANCHORS = os.environ.get("PT_ANCHORS", "1") == "1"
 _CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
 
 
@@ -423,7 +421,7 @@ class DocumentExtractor:
             event_type = self._clause_type(event_type, first, cues)
             if event_type is not None:
                 triggers.append((event_type, first, last))
-        has_quote = any(self.quoted[p] for p in range(sentence.first, sentence.last))
+        has_quote = bool(attributions) and any(self.quoted[sentence.first : sentence.last])
         for attribution in attributions:
             # "according to X" attributes the sentence's news; it is X's statement only when
             # the sentence reports nothing else. What a population says ("relatives say") is a
@@ -680,7 +678,7 @@ class DocumentExtractor:
                 # "did not guarantee his freedom", "for a year, not six months": a term denied
                 # is not a term of the policy (a denied pardon is the termination rule's job).
                 continue
-            policy = self._policy_for(sentence, first)
+            policy = self._policy_for(sentence)
             if self._seen_condition(policy.key, rule, value, unit):
                 continue
             sentence_text = self.text[sentence.start : sentence.end]
@@ -735,75 +733,47 @@ class DocumentExtractor:
                 return number
         return None
 
-    def _anchors_in(self, first: int, last: int) -> list[tuple[int, Policy]]:
-        """(token, policy) for each word in [first, last) that names a policy's regime."""
-        found = []
-        lowers = self.lowers
-        for position in range(first, last):
-            for policy in self.topic.policies:
-                for anchor in policy.anchors:
-                    if tuple(lowers[position : position + len(anchor)]) == anchor:
-                        found.append((position, policy))
-        return found
-
-    def _policy_for(self, sentence: Sentence, at: int | None = None) -> Policy:
-        """The policy a condition at token `at` belongs to.
-
-        The regime named nearest before the term in its sentence ("Wagner promised ..., while
-        Storm V recruits get ..."), else nearest after it; then the sentence's cue words; then the
-        regime named last in the paragraph before; then cue words of the paragraph and document.
-        """
-        at = sentence.first if at is None else at
-        anchors = self._anchors_in(sentence.first, sentence.last) if _USE_ANCHORS else []
-        if anchors:
-            before = [a for a in anchors if a[0] < at]
-            if before:
-                return before[-1][1]
-            return min(anchors, key=lambda a: a[0] - at)[1]
-        policies = self.topic.policies
-        paragraph = [
-            s
-            for s in self.sentences
-            if s.paragraph == sentence.paragraph and s.index < sentence.index
-        ][-3:]
-        counted = self._policy_by_cues(range(sentence.first, sentence.last))
+    def _policy_for(self, sentence: Sentence) -> Policy:
+        """The policy whose cue words the sentence (or its paragraph, or the document) uses most."""
+        counted = self._policy_by_cues(sentence.first, sentence.last)
         if counted is not None:
             return counted
-        if paragraph:
-            earlier = self._anchors_in(paragraph[0].first, sentence.first) if _USE_ANCHORS else []
-            if earlier:
-                return earlier[-1][1]
-            counted = self._policy_by_cues(range(paragraph[0].first, sentence.first))
+        earlier = sentence.index
+        while (
+            earlier > 0
+            and sentence.index - earlier < 3
+            and self.sentences[earlier - 1].paragraph == sentence.paragraph
+        ):
+            earlier -= 1
+        if earlier < sentence.index:
+            counted = self._policy_by_cues(self.sentences[earlier].first, sentence.first)
             if counted is not None:
                 return counted
-        del policies
         return self._document_policy()
 
-    def _policy_by_cues(self, scope: range) -> Policy | None:
-        """The policy whose cue words occur most in scope, when one leads."""
-        policies = self.topic.policies
-        counts: Counter[str] = Counter()
-        for position in scope:
-            word = self.lowers[position]
-            for policy in policies:
-                if word in policy.cues:
-                    counts[policy.key] += 1
+    def _policy_by_cues(self, first: int, last: int) -> Policy | None:
+        """The policy whose cue words occur most in tokens [first, last), when one leads."""
+        cues = self.topic.policy_cues
+        counts: Counter[int] = Counter()
+        for word in self.lowers[first:last]:
+            for index in cues.get(word, ()):
+                counts[index] += 1
         if counts:
             ranked = counts.most_common(2)
             if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
-                return next(p for p in policies if p.key == ranked[0][0])
+                return self.topic.policies[ranked[0][0]]
         return None
 
     def _document_policy(self) -> Policy:
         """The policy the whole document is most about (counted once)."""
         if self._main_policy is None:
-            counts: Counter[str] = Counter()
+            counts: Counter[int] = Counter()
+            cues = self.topic.policy_cues
             for word in self.lowers:
-                for policy in self.topic.policies:
-                    if word in policy.cues:
-                        counts[policy.key] += 1
-            key = counts.most_common(1)[0][0] if counts else self.topic.policies[0].key
-            self._main_policy = next(p for p in self.topic.policies if p.key == key)
+                for index in cues.get(word, ()):
+                    counts[index] += 1
+            index = counts.most_common(1)[0][0] if counts else 0
+            self._main_policy = self.topic.policies[index]
         return self._main_policy
 
     # --- quantities ---------------------------------------------------------------------------

@@ -46,7 +46,6 @@ class Policy:
     name: str
     cues: frozenset[str]
     names: tuple[str, ...]
-    anchors: frozenset[tuple[str, ...]] = frozenset()  # words that name the policy's regime
 
 
 @dataclass
@@ -78,6 +77,7 @@ class CompiledTopic:
     background_skip: frozenset[str] = frozenset()
     group_subject_verbs: frozenset[str] = frozenset()
     counted_units: frozenset[str] = frozenset()
+    policy_cues: dict[str, tuple[int, ...]] = field(default_factory=dict)  # word -> policy indexes
     ended_cues: frozenset[str] = frozenset()
     non_statements: frozenset[str] = frozenset()
 
@@ -176,7 +176,6 @@ def compile_topic(topic: Topic) -> CompiledTopic:
             p["name"],
             frozenset(str(c).lower() for c in p.get("cues", [])),
             tuple(n.lower() for n in p.get("names", [])),
-            frozenset(tuple(str(a).lower().split()) for a in p.get("anchors", [])),
         )
         for p in topic.data("policies", [])
     ]
@@ -221,6 +220,10 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         background_skip=frozenset(
             w.lower() for w in event_lexicon.get("background", {}).get("relative", {}).get("skip", [])
         ),
+        policy_cues={
+            word: tuple(i for i, p in enumerate(policies) if word in p.cues)
+            for word in {c for p in policies for c in p.cues}
+        },
         counted_units=frozenset(w.lower() for w in words.get("counted_units", [])),
         group_subject_verbs=frozenset(w.lower() for w in words.get("group_subject_verbs", [])),
         ended_cues=frozenset(w.lower() for w in event_lexicon.get("ended", [])),

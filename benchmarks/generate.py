@@ -16,7 +16,7 @@ from pathlib import Path
 from policytrace.ingest import ingest_folder
 
 DEVSET_DIR = Path(__file__).resolve().parent.parent / "tests" / "devset"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 # Hidden, so that ingestion skips it.
 MANIFEST_NAME = ".corpus.json"
 FILES_PER_FOLDER = 1000
@@ -31,21 +31,33 @@ PARAGRAPHS_PER_DOCUMENT = (4, 12)
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]
 MONTH_ABBREVIATIONS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 FURNITURE_LINES = ["Trending Now", "Most Read", "Read more: what we know so far", "Advertisement"]
 HEADLINE_PREFIXES = ["", "", "", "Update: ", "Analysis: ", "Explainer: ", "Live: "]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'\u201c(A-Z])")
-_MONTH_DAY = re.compile(r"\b(" + "|".join(MONTHS) + r")\b(\s+\d{1,2}\b)?")
-# Integers with thousands separators, decimals and plain integers (years among them are shifted).
-_NUMBER = re.compile(r"(?<![\w.,:/-])(\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+)(?![\w:/-]|,\d|\.\d)")
+# One pass over a sentence: a month name (with its day and year, if written), a weekday, or a number
+# (integers with thousands separators, decimals, plain integers; four-digit years among them).
+_DATE_OR_NUMBER = re.compile(
+    r"\b(?P<month>" + "|".join(MONTHS) + r")\b(?:\s+(?P<day>\d{1,2})\b)?(?:(?P<sep>,?\s+)(?P<year>\d{4})\b)?"
+    r"|\b(?P<weekday>" + "|".join(WEEKDAYS) + r")\b"
+    r"|(?<![\w.,:/-])(?P<number>\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+)(?![\w:/-]|,\d|\.\d)")
+
+
+@dataclass(frozen=True)
+class SourceArticle:
+    """A devset article cut into paragraphs of sentences, with its publication date."""
+
+    published: datetime
+    title: str | None
+    paragraphs: list[list[str]]
 
 
 @dataclass(frozen=True)
 class SourcePool:
-    """What synthetic documents are drawn from: sentences of paragraphs per article, titles, people."""
+    """What synthetic documents are drawn from: articles, and the bylines and publishers seen."""
 
-    articles: list[list[list[str]]]  # article -> paragraph -> sentences
-    titles: list[str]
+    articles: list[SourceArticle]
     authors: list[str]
     publishers: list[str]
 
@@ -53,61 +65,78 @@ class SourcePool:
 def load_pool(devset: Path = DEVSET_DIR) -> SourcePool:
     """Read the development set through the ingestion readers and cut it into reusable pieces."""
     ingested = ingest_folder(devset)
-    articles, titles, authors, publishers = [], [], set(), set()
+    articles, authors, publishers = [], set(), set()
     for document in ingested.documents:
         paragraphs = [_SENTENCE_END.split(p) for p in document.text.split("\n\n")
                       if len(p.split()) >= MIN_PARAGRAPH_WORDS]
-        if paragraphs:
-            articles.append(paragraphs)
-        if document.title:
-            titles.append(document.title)
+        if paragraphs and document.published_at:
+            articles.append(SourceArticle(document.published_at, document.title, paragraphs))
         authors.update(a for a in document.authors if not a.lower().startswith("the "))
         if document.publisher:
             publishers.add(document.publisher)
     if len(articles) < PARAGRAPHS_PER_DOCUMENT[1]:
         raise SystemExit(f"{devset}: {len(articles)} usable articles, need {PARAGRAPHS_PER_DOCUMENT[1]}")
-    return SourcePool(articles, titles, sorted(authors), sorted(publishers))
+    return SourcePool(articles, sorted(authors), sorted(publishers))
+
+
+def years_back_to(source: datetime, published: datetime) -> int:
+    """Whole years to add to a source's dates so that none falls after the new publication date."""
+    later_in_year = (source.month, source.day) > (published.month, published.day)
+    return published.year - source.year - int(later_in_year)
 
 
 class Variation:
-    """One document's controlled changes: months rotated, years shifted, some numbers rescaled."""
+    """One document's controlled changes, applied sentence by sentence.
+
+    Dates move back in time only: each paragraph's years shift so that its source article's date
+    falls before the new publication date, and month names move back by 0-2 months (with their year).
+    Weekdays rotate, about half of the other numbers are rescaled (keeping their significant digits),
+    and half of the paragraphs have their sentences shuffled.
+    """
 
     def __init__(self, rng: random.Random, published: datetime) -> None:
         self.rng = rng
-        self.month_shift = rng.randrange(12)
-        self.year_shift = rng.choice((-1, 0, 0, 1))
-        self.latest_year = published.year
+        self.published = published
+        self.months_back = rng.randrange(3)
+        self.weekday_shift = rng.randrange(7)
         self.number_scale = rng.uniform(0.6, 1.6)
+        self.year_shift = 0
 
-    def _month_day(self, match: re.Match[str]) -> str:
-        month = MONTHS[(MONTHS.index(match.group(1)) + self.month_shift) % 12]
-        if match.group(2) is None:
-            return month
-        return f"{month} {min(int(match.group(2)), 28)}"
-
-    def _number(self, match: re.Match[str]) -> str:
-        written = match.group(1)
-        if len(written) == 4 and 2010 <= int(written) <= 2029:
-            return str(min(max(int(written) + self.year_shift, 2022), self.latest_year))
+    def _replace(self, match: re.Match[str]) -> str:
+        if match.group("month"):
+            return self._month(match)
+        if match.group("weekday"):
+            return WEEKDAYS[(WEEKDAYS.index(match.group("weekday")) + self.weekday_shift) % 7]
+        written = match.group("number")
+        if len(written) == 4 and 1990 <= int(written) <= 2039:
+            return str(int(written) + self.year_shift)
         if self.rng.random() < 0.5:
             return written
         value = float(written.replace(",", ""))
         if "." in written:
             return f"{value * self.number_scale:.1f}"
-        # Keep as many significant digits as the original, so "about 420,000" stays round.
         significant = len(written.replace(",", "").rstrip("0")) or 1
         scaled = max(1, round(value * self.number_scale, significant - len(str(int(value)))))
         return f"{int(scaled):,}" if "," in written else str(int(scaled))
 
-    def apply(self, text: str) -> str:
-        if any(c.isdigit() for c in text):
-            text = _NUMBER.sub(self._number, text)
-        return _MONTH_DAY.sub(self._month_day, text)
+    def _month(self, match: re.Match[str]) -> str:
+        index = MONTHS.index(match.group("month")) - self.months_back
+        text = MONTHS[index % 12]
+        if match.group("day"):
+            text += f" {min(int(match.group('day')), 28)}"
+        if match.group("year"):
+            year = int(match.group("year")) + self.year_shift - (1 if index < 0 else 0)
+            text += f"{match.group('sep')}{year}"
+        return text
 
-    def paragraph(self, sentences: list[str]) -> str:
+    def apply(self, text: str, source_published: datetime) -> str:
+        self.year_shift = years_back_to(source_published, self.published)
+        return _DATE_OR_NUMBER.sub(self._replace, text)
+
+    def paragraph(self, sentences: list[str], source_published: datetime) -> list[str]:
         if len(sentences) > 1 and self.rng.random() < 0.5:
             sentences = self.rng.sample(sentences, len(sentences))
-        return " ".join(self.apply(s) for s in sentences)
+        return [self.apply(sentence, source_published) for sentence in sentences]
 
 
 @dataclass
@@ -134,19 +163,38 @@ def _zone(moment: datetime, rng: random.Random) -> tuple[str, timedelta]:
     return "CET", timedelta(hours=1)
 
 
-def make_article(number: int, pool: SourcePool, rng: random.Random) -> SyntheticArticle:
+class SentenceTally:
+    """How many sentences were written, and how many of them were different."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.hashes: set[int] = set()
+
+    def add(self, sentences: list[str]) -> None:
+        self.total += len(sentences)
+        self.hashes.update(hash(sentence) for sentence in sentences)
+
+
+def make_article(number: int, pool: SourcePool, rng: random.Random,
+                 tally: SentenceTally | None = None) -> SyntheticArticle:
     """Headline, byline, date and 4-12 paragraphs, each from a different devset article."""
     span = int((LAST_DAY - FIRST_DAY).total_seconds() // 60)
     published = FIRST_DAY + timedelta(minutes=rng.randrange(span))
     zone, offset = _zone(published, rng)
     variation = Variation(rng, published)
-    count = rng.randint(*PARAGRAPHS_PER_DOCUMENT)
-    sources = rng.sample(pool.articles, count)
-    paragraphs = [variation.paragraph(rng.choice(article)) for article in sources]
-    title = rng.choice(HEADLINE_PREFIXES) + variation.apply(rng.choice(pool.titles))
+    sources = rng.sample(pool.articles, rng.randint(*PARAGRAPHS_PER_DOCUMENT))
+    paragraphs = []
+    for source in sources:
+        sentences = variation.paragraph(rng.choice(source.paragraphs), source.published)
+        if tally is not None:
+            tally.add(sentences)
+        paragraphs.append(" ".join(sentences))
+    headline_source = rng.choice([a for a in pool.articles if a.title] or pool.articles)
+    title = rng.choice(HEADLINE_PREFIXES) + variation.apply(headline_source.title or "News",
+                                                            headline_source.published)
     authors = rng.sample(pool.authors, 2 if rng.random() < 0.2 else 1)
     return SyntheticArticle(number, title, authors, rng.choice(pool.publishers),
-                            published.astimezone(UTC).replace(tzinfo=None) + offset, zone, paragraphs)
+                            published.replace(tzinfo=None) + offset, zone, paragraphs)
 
 
 def dateline(article: SyntheticArticle) -> str:
@@ -194,34 +242,34 @@ def generate(docs: int, out: Path, seed: int = 0, devset: Path = DEVSET_DIR) -> 
     started = time.perf_counter()
     pool = load_pool(devset)
     rng = random.Random(seed)
+    tally = SentenceTally()
     out.mkdir(parents=True, exist_ok=True)
     (out / MANIFEST_NAME).unlink(missing_ok=True)
     for old_folder in out.glob("[0-9][0-9][0-9][0-9]"):
         shutil.rmtree(old_folder)
-    files = text_files = jsonl_files = 0
-    folder: Path | None = None
-    number = 0
+    files = text_files = jsonl_files = number = 0
+
+    def next_file(name: str) -> Path:
+        folder = out / f"{files // FILES_PER_FOLDER:04d}"
+        folder.mkdir(exist_ok=True)
+        return folder / name
+
     while number < docs:
         group = min(GROUP_SIZE, docs - number)
         in_jsonl = min(JSONL_RECORDS, group // 2)
         for _ in range(group - in_jsonl):
-            if files % FILES_PER_FOLDER == 0:
-                folder = out / f"{files // FILES_PER_FOLDER:04d}"
-                folder.mkdir(exist_ok=True)
-            article = make_article(number, pool, rng)
-            (folder / f"article-{number:07d}.txt").write_text(as_text_file(article, rng), encoding="utf-8")
+            article = make_article(number, pool, rng, tally)
+            next_file(f"article-{number:07d}.txt").write_text(as_text_file(article, rng), encoding="utf-8")
             files, text_files, number = files + 1, text_files + 1, number + 1
         if in_jsonl:
-            if files % FILES_PER_FOLDER == 0:
-                folder = out / f"{files // FILES_PER_FOLDER:04d}"
-                folder.mkdir(exist_ok=True)
-            records = [as_json_record(make_article(number + i, pool, rng)) for i in range(in_jsonl)]
+            records = [as_json_record(make_article(number + i, pool, rng, tally)) for i in range(in_jsonl)]
             lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-            (folder / f"export-{number:07d}.jsonl").write_text(lines, encoding="utf-8")
+            next_file(f"export-{number:07d}.jsonl").write_text(lines, encoding="utf-8")
             files, jsonl_files, number = files + 1, jsonl_files + 1, number + in_jsonl
     manifest = {"generator_version": GENERATOR_VERSION, "docs": docs, "seed": seed, "files": files,
                 "text_files": text_files, "jsonl_files": jsonl_files,
                 "jsonl_documents": docs - text_files, "devset_articles": len(pool.articles),
+                "sentences": tally.total, "distinct_sentences": len(tally.hashes),
                 "seconds": round(time.perf_counter() - started, 2)}
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest

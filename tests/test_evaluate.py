@@ -130,6 +130,7 @@ def test_date_windows_and_unit_classes():
     assert unit_class("months") == unit_class("month") == "month"
     assert unit_class("former inmates") == unit_class("prisoners") == "people"
     assert unit_class("criminal cases") == "case"
+    assert unit_class("employees") == unit_class("people") == "people"
 
 
 def test_free_text_policy_names_resolve_to_topic_policies():
@@ -140,6 +141,12 @@ def test_free_text_policy_names_resolve_to_topic_policies():
         == "wagner_pardon_for_service"
     )
     assert resolve_policy("cargo-bike purchase subsidy", topic) is None
+    # "contracts" alone does not make a policy the Storm V one
+    assert resolve_policy("military contracts for criminal suspects", topic) == "suspect_contracts"
+    assert (
+        resolve_policy("military contracts offered to women convicts", topic)
+        == "women_prisoner_recruitment"
+    )
 
 
 def test_scoring_rules_on_hand_made_predictions():

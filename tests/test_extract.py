@@ -113,6 +113,25 @@ def test_numbers_values_ranges_and_units(text, value, low, high, unit):
     )
 
 
+def test_side_counts_in_words_are_not_quantities_and_compared_numbers_share_a_unit():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Two lawyers gave two reasons. The minister said prisons held about "
+        "266,000 people, down from about 420,000 before the war. Four inmates signed."
+    )
+    found = {(q.value, q.unit) for q in extraction.quantities}
+    assert (2, "lawyers") not in found and (2, "reasons") not in found
+    assert {(266000, "people"), (420000, "people"), (4, "inmates")} <= found
+
+
+def test_how_many_names_the_counted_noun():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Estimates of how many convicts have been sent to the front run "
+        "between 100,000 and 180,000."
+    )
+    ranges = [q for q in extraction.quantities if q.value_low == 100000]
+    assert ranges and ranges[0].unit == "convicts"
+
+
 def test_labels_and_years_are_not_amounts():
     text = "Penal Colony No. 17 reopened in 2023."
     assert find_numbers(text, 0, len(text)) == []
@@ -229,6 +248,63 @@ def test_negation_and_hedging_are_kept_on_the_event():
     assert by_type["combat"].is_hedged and not by_type["combat"].is_negated
 
 
+def event_types(text: str) -> list[str]:
+    return [e.event_type for e in extract(TOPIC_CONTEXT + text)[1].events]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Peskov said that convicts who fight atone for their crimes.",  # relative clause
+        "The men who had come home were celebrated in their villages.",
+        "Many men left the colonies to fight in the war.",  # purpose infinitive
+        "Convicts could go home after half a year.",  # modal
+        "The lawyer spoke about the pay and six months of fighting.",  # gerund
+    ],
+)
+def test_background_clauses_are_not_combat_or_release_events(text):
+    types = event_types(text)
+    assert "combat" not in types and "release" not in types
+
+
+def test_main_clause_events_are_kept():
+    assert "combat" in event_types("Wagner fought near Bakhmut in January.")
+    assert "release" in event_types("Anna Petrova, a lawyer, was released in the summer.")
+
+
+def test_no_longer_with_a_release_trigger_is_the_end_of_a_policy():
+    types = event_types("Rights groups said convict recruits were no longer being pardoned.")
+    assert "policy_end" in types and "release" not in types
+
+
+def test_quotes_of_a_named_speaker_and_non_answers_are_not_statements():
+    _, extraction = extract(
+        "Anna Petrova, a lawyer, described the case to reporters. "
+        '"Whatever the recruiter said, what counts is the paper," she said. '
+        "The Federal Penitentiary Service did not respond to a request for comment. "
+        "The Kremlin has never confirmed the change."
+    )
+    statements = [e for e in extraction.events if e.event_type == "statement"]
+    assert [e.trigger for e in statements] == ["described"]
+    assert "Federal Penitentiary Service" not in {c.name for c in extraction.cited_sources}
+
+
+def test_a_bare_group_is_an_actor_as_the_subject_of_a_reporting_verb():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "In December, reporters counted 190 criminal cases against returnees."
+    )
+    assert "reporters" in names(extraction)
+    statement = next(e for e in extraction.events if e.event_type == "statement")
+    assert "reporters" in actor_keys(extraction, statement)
+
+
+def test_he_was_killed_is_a_death_not_casualties():
+    types = event_types(
+        "Wagner's founder led a short-lived mutiny in June and was killed in a plane crash in August."
+    )
+    assert "death" in types and "casualties" not in types
+
+
 # --- policy conditions ---------------------------------------------------------------------------
 def test_exit_renewal_and_term_conditions_with_values():
     _, extraction = extract(
@@ -253,13 +329,30 @@ def test_a_negated_condition_is_flagged():
     assert termination.status == "ended"
 
 
-def test_off_topic_documents_get_no_conditions_or_quantities():
+def test_off_topic_documents_get_counts_but_no_conditions_or_durations():
     _, extraction = extract(
         "The council said the bridge will close for eight weeks. Councillor "
         "Jane Hart said 12 buses would replace the trams."
     )
-    assert extraction.conditions == [] and extraction.quantities == []
+    assert extraction.conditions == []
+    assert [(q.value, q.unit) for q in extraction.quantities] == [(12, "buses")]
     assert any(e.event_type == "statement" for e in extraction.events)
+
+
+def test_a_denied_term_is_not_a_condition():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Under the new arrangement the contract is for a year, not six months."
+    )
+    terms = {(c.value, c.unit) for c in extraction.conditions if c.policy_key == "storm_v_contracts"}
+    assert (1.0, "year") in terms and (6.0, "month") not in terms
+
+
+def test_hyphenated_terms_of_every_unit_are_conditions():
+    _, extraction = extract(TOPIC_CONTEXT + "Inmates now sign a one-year contract with the ministry.")
+    assert any(
+        c.condition_type == "obligation" and (c.value, c.unit) == (1.0, "year")
+        for c in extraction.conditions
+    )
 
 
 # --- evidence ------------------------------------------------------------------------------------

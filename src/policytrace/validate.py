@@ -52,6 +52,8 @@ CHUNK_ROWS = 250_000
 def _quiet_gx() -> None:
     """GX announces its temporary docs folder at INFO and warns about regex groups on every run."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    # This module sets its own logger to INFO, so the parent's level does not reach it.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
 
 
@@ -386,6 +388,7 @@ class Gate:
         if missing:
             failure = Failure("release", "all_tables_present", None, None, detail=f"missing {missing}")
             return GateReport(False, [failure], [], 0, {}, time.perf_counter() - started)
+        _quiet_gx()  # again: a Prefect flow run reconfigures logging after our constructor ran
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = {"globally": False, "metric_calculations": False}
         if docs_dir is not None:

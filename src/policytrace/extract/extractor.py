@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
@@ -320,6 +320,8 @@ class DocumentExtractor:
             if self.quoted[first]:
                 continue  # "Whatever the recruiter said..." is part of a quotation
             phrase = span_text(self.text, self.toks, first, last)
+            if phrase.lower() in self.topic.non_statements:
+                continue  # "did not respond": neither a statement nor a source
             if label == "source_after":
                 claimant = next((m for m in mentions if last <= m.first <= last + 5), None)
                 name = None if claimant else self._noun_phrase_after(last, sentence.last)
@@ -503,6 +505,10 @@ class DocumentExtractor:
                 return "policy_end"  # "were no longer being pardoned"
         if "quoted" in rules and event_type in rules["quoted"][1] and self.quoted[first]:
             return None
+        if event_type == "statement" and any(
+            label == "negation" and first - 3 <= cue_first < first for label, cue_first, _ in cues
+        ):
+            return None  # "has never confirmed": no claim was published
         previous = lowers[first - 1] if first > 0 else ""
         words, types = rules.get("infinitive", (frozenset(), frozenset()))
         if event_type in types and previous in words:
@@ -568,8 +574,8 @@ class DocumentExtractor:
             return event_type
         near = [m for m in mentions if abs(m.first - first) <= 10]
         # "he was killed", "X ... was killed": one person's death, named or not nearby.
-        singular = self.lowers[first] == "was" or (
-            first > 0 and self.lowers[first - 1] in ("he", "she")
+        singular = any(
+            word in ("was", "he", "she") for word in self.lowers[max(0, first - 4) : first + 1]
         )
         has_person = singular or any(m.actor_type == "person" for m in near)
         if event_type == "death" and not has_person:

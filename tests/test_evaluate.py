@@ -286,3 +286,34 @@ def test_command_prints_the_report_and_fails_below_a_threshold(facts_folder: Pat
     failed = runner.invoke(app, ["evaluate", "--facts", str(facts_folder), "--min-events", "0.99"])
     assert failed.exit_code == 1
     assert "events F1" in failed.output
+
+
+def test_a_gold_event_without_actors_matches_by_type_date_and_wording():
+    topic = load_topic()
+    gold = {
+        "events": [
+            {
+                "type": "policy_start",
+                "date": "2022-09",
+                "actors": [],
+                "summary": "A mobilisation decree extended every military contract",
+            }
+        ]
+    }
+
+    def event(description: str) -> dict:
+        return {
+            "event_type": "policy_start",
+            "date_start": None,
+            "date_end": None,
+            "event_date": None,
+            "actor_names": [frozenset({"kremlin"})],
+            "actor_labels": ["Kremlin"],
+            "trigger": "decree",
+            "description": description,
+        }
+
+    same = Predicted({}, [], [event("The mobilisation decree extends every contract.")], [], [], [])
+    other = Predicted({}, [], [event("A new law was signed on Monday.")], [], [], [])
+    assert score_document(gold, same, topic)["events"].true_positives == 1
+    assert score_document(gold, other, topic)["events"].true_positives == 0

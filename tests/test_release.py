@@ -213,3 +213,18 @@ def test_shipped_dataset_matches_a_rebuild_from_seeds(seed_release: Path):
         committed = pl.read_parquet(shipped / f"{spec.name}.parquet")
         assert committed.equals(rebuilt), (
             f"{spec.name} in output/ is stale: rebuild with `policytrace run` and commit output/")
+
+
+def test_latest_is_a_copy_where_symlinks_are_not_allowed(tmp_path: Path, monkeypatch):
+    def no_symlinks(*args, **kwargs):
+        raise OSError("symbolic links are not allowed here")
+
+    monkeypatch.setattr("policytrace.publish.os.symlink", no_symlinks)
+    first = build(SEEDS, tmp_path / "out")
+    assert first.is_dir() and not first.is_symlink()
+    version = json.loads((first / "datapackage.json").read_text())["version"]
+    assert (tmp_path / "out" / "releases" / version / "SHA256SUMS").read_bytes() == \
+        (first / "SHA256SUMS").read_bytes()
+    second = build(inputs_with(tmp_path, FIXTURES / "release" / "unrelated_tram.json"), tmp_path / "out")
+    assert json.loads((second / "datapackage.json").read_text())["version"] != version
+    assert not list((tmp_path / "out").glob(".latest-*"))

@@ -245,8 +245,8 @@ def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary
         input=str(root), output=str(output), documents=report["documents"],
         duplicates=report["duplicates"], rejected=report["rejected"], skipped=report["skipped"],
         row_counts={r["name"]: r["rows"] for r in package["resources"]}, published=True,
-        version=latest.name, release_dir=str(latest), report_dir=str(latest / "validation"),
-        message=f"nothing changed since release {latest.name}: it is up to date", up_to_date=True)
+        version=package["version"], release_dir=str(latest), report_dir=str(latest / "validation"),
+        message=f"nothing changed since release {package['version']}: it is up to date", up_to_date=True)
 
 
 def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name: str, *,

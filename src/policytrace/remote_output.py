@@ -9,6 +9,7 @@ for people who browse the bucket.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -58,7 +59,7 @@ def push_latest(local: Path, url: str) -> str | None:
     if release is None:
         return None
     fs, root = fsspec.core.url_to_fs(url)
-    version = release.name
+    version = json.loads((release / "datapackage.json").read_text(encoding="utf-8"))["version"]
     remote_release = f"{root}/{RELEASES}/{version}"
     if not fs.exists(f"{remote_release}/SHA256SUMS"):
         # SHA256SUMS goes last: a release folder without it was interrupted and is overwritten.

@@ -24,6 +24,22 @@ console = Console(soft_wrap=True)
 SEEDS_BASELINE = PROJECT_ROOT / "baselines" / "seeds.json"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from policytrace import __version__
+        from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION
+
+        console.print(f"policytrace {__version__} (extractor {EXTRACTOR_NAME} {EXTRACTOR_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """policytrace: turn news reports into versioned, validated, traceable datasets."""
+
+
 def _default_baseline(input_dir: Path) -> Path | None:
     """The shipped seeds carry a committed row-count baseline; other inputs have none by default."""
     if SEEDS_BASELINE.exists() and input_dir.resolve() == (PROJECT_ROOT / "seeds").resolve():

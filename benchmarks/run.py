@@ -146,7 +146,12 @@ def benchmark(docs: int, args: argparse.Namespace) -> None:
         emit({"measure": "flow", "docs": docs, "batch_size": args.batch_size,
               "batches_done": parts_written(output), **observed})
         return
-    emit(measures[0] | observed)
+    flow = measures[0]
+    # The flow reads the same documents as the extraction phase: their words give its rate.
+    words = extraction["words"]
+    emit(flow | {"words": words, "docs_per_s": round(flow["docs"] / flow["seconds"], 1),
+                 "words_per_s": round(words / flow["seconds"]),
+                 "words_per_s_per_core": round(words / flow["seconds"] / os.cpu_count())} | observed)
 
     log(f"{docs} documents: no-op re-run")
     measures, observed = run_phase("noop_rerun", flow_arguments, environment,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from policytrace.cli import app
 from policytrace.pipeline import run_in_process
 from policytrace.schema import load_catalog
-from tests.conftest import FIXTURES, SEEDS
+from tests.conftest import FIXTURES, ROOT, SEEDS
 
 runner = CliRunner()
 
@@ -96,3 +96,9 @@ def test_flow_on_a_local_dask_cluster_gives_the_same_release(prefect_server, tmp
     for spec in load_catalog():
         assert (tmp_path / "a" / "latest" / f"{spec.name}.csv").read_bytes() == \
             (tmp_path / "b" / "latest" / f"{spec.name}.csv").read_bytes()
+
+
+def test_development_set_builds_a_release_that_passes_the_gate(tmp_path: Path):
+    summary = run_in_process(ROOT / "tests" / "devset", tmp_path / "out")
+    assert summary.published, summary.failures
+    assert summary.documents == 23 and not summary.rejected  # the seed, d01-d20, d22a and d22b

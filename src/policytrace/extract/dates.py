@@ -222,13 +222,9 @@ def _resolve(match: re.Match[str], published: date) -> DateValue | None:
         start = published - timedelta(days=6 if offset == 0 else 13)
         if offset < 0:
             end = published - timedelta(days=published.weekday() + 1)
-        return DateValue(
-            value=date(start.year, start.month, 1),
-            precision="month",
-            start=start,
-            end=end,
-            text=text,
-        )
+        # A week has no precision of its own: month precision, dated to the window's first day
+        # (event_date always lies inside [date_start, date_end]).
+        return DateValue(value=start, precision="month", start=start, end=end, text=text)
     if kind == "prev":
         return None  # relative to another event; left undated rather than guessed
     if kind == "ago":

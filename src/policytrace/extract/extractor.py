@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.1.0"
+EXTRACTOR_VERSION = "1.1.1"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).

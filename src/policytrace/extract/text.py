@@ -10,6 +10,18 @@ from spacy.tokens import Doc
 
 _END_PUNCT = {".", "!", "?", "…"}
 _CLOSERS = {'"', "”", "’", "'", ")", "]", "»"}
+# A full stop after these words (or after a single capital, an initial) does not end a sentence.
+_ABBREVIATIONS = frozenset({
+    "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "maj",
+    "gov", "sen", "rep", "jr", "sr", "vs", "art", "vol", "pp", "fig", "approx", "est", "inc", "ltd",
+    "co", "corp", "dept", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "u.s", "u.k", "e.g", "i.e",
+})
+
+
+def _is_abbreviation(token: Tok) -> bool:
+    word = token.text.rstrip(".")
+    return word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,9 @@ def split_sentences(tokens: list[Tok]) -> list[Sentence]:
         if first is None:
             first = i
         ends_line = "\n" in token.whitespace_
-        if token.text in _END_PUNCT:
+        abbreviated = (token.text == "." and i > first and not tokens[i - 1].whitespace_
+                       and _is_abbreviation(tokens[i - 1]))
+        if token.text in _END_PUNCT and not abbreviated:
             j = i + 1
             while j < count and tokens[j].text in _CLOSERS and not tokens[j - 1].whitespace_:
                 j += 1

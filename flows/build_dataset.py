@@ -78,7 +78,7 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
             logger.info("uploaded release %s to %s", push_latest(local, output_dir), output_dir)
         return summary
     output = Path(output_dir)
-    plan = pipeline.plan_run(input_dir, output, topic, batch_size, baseline, use_cache)
+    plan = pipeline.plan_run(input_dir, output, topic, batch_size, use_cache)
     try:
         for failure in plan.fetch_failures:
             logger.warning("input %s: %s", failure.file_path, failure.reason)

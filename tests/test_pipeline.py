@@ -46,14 +46,15 @@ def test_every_table_is_published_as_parquet_and_csv(seed_release: Path):
         assert csv.height == table.num_rows
 
 
-def test_cli_run_on_mixed_input_reports_rejects_and_publishes(prefect_server, tmp_path: Path):
+def test_cli_run_on_mixed_input_reports_rejects_and_publishes(prefect_server, tmp_path: Path, monkeypatch):
     inputs = tmp_path / "in"
     shutil.copytree(FIXTURES / "formats", inputs)
     shutil.copy(FIXTURES / "bad" / "invalid.json", inputs / "invalid.json")
     shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", inputs / "seed.txt")
     shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", inputs / "seed_again.txt")
-    result = runner.invoke(app, ["run", "--input", str(inputs), "--output", str(tmp_path / "out"),
-                                 "--batch-size", "3"])
+    # Relative paths, as a user types them.
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["run", "--input", "in", "--output", "out", "--batch-size", "3"])
     assert result.exit_code == 0, result.output
     assert "7 documents read, 1 duplicate, 1 rejected" in result.output
     assert "invalid.json: invalid JSON" in result.output

@@ -105,7 +105,7 @@ def run(
     if is_local_spec(input_spec) and not is_remote(output_spec):
         # Nothing changed since the latest release: say so without starting Prefect at all.
         try:
-            plan = plan_run(input_spec, output_dir, topic, batch_size, minimums, cache)
+            plan = plan_run(input_spec, output_dir, topic, batch_size, cache)
         except InputSpecError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
@@ -230,7 +230,11 @@ def baseline(
     """Record a release's row counts as the minimum every later build must reach (on purpose only)."""
     from policytrace.publish import read_tables
 
-    counts = {name: frame.height for name, frame in read_tables(release).items()}
+    tables = read_tables(release)
+    if not tables:
+        console.print(f"[red]{release} holds no tables: give a release folder[/red]")
+        raise typer.Exit(2)
+    counts = {name: frame.height for name, frame in tables.items()}
     output_file.parent.mkdir(parents=True, exist_ok=True)
     output_file.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {output_file}: {counts}")

@@ -44,7 +44,7 @@ def add_docs_site(context: Any, folder: Path) -> None:
             "show_how_to_buttons": False,
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                              "base_directory": str(folder)},
+                              "base_directory": str(folder.resolve())},  # GX wants it absolute
         },
     )
 

@@ -67,13 +67,15 @@ def schema_fingerprint() -> str:
                                 for p in sorted(SCHEMAS_DIR.glob("*.yaml"))))[:16]
 
 
-def inputs_fingerprint(inputs: list[InputFile], topic_name: str,
-                       baseline: dict[str, int] | None) -> str:
-    """Everything a release depends on: input files, extractor, topic data, schemas, code version."""
+def inputs_fingerprint(inputs: list[InputFile], topic_name: str) -> str:
+    """Everything a release's content depends on: inputs, extractor, topic data, schemas, code version.
+
+    The row-count baseline is left out: it decides whether a release may be published, not what
+    it holds (check a release against a new baseline with `policytrace validate --baseline`).
+    """
     topic = load_topic(topic_name)
     parts = [f"policytrace {__version__}", f"extractor {EXTRACTOR_VERSION}",
-             f"topic {topic.fingerprint}", f"schemas {schema_fingerprint()}",
-             f"baseline {json.dumps(baseline, sort_keys=True)}"]
+             f"topic {topic.fingerprint}", f"schemas {schema_fingerprint()}"]
     parts += [f"{item.name} {item.raw_sha256}" for item in inputs]
     return sha256_hex("\n".join(parts))
 
@@ -313,7 +315,7 @@ class RunPlan:
 
 
 def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
-             baseline: dict[str, int] | None = None, use_cache: bool = True) -> RunPlan:
+             use_cache: bool = True) -> RunPlan:
     """Bring remote input to a local folder, find the inputs, cut them into batches, fingerprint them."""
     from policytrace.remote import materialize_input
 
@@ -324,7 +326,7 @@ def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, ba
     materialized = materialize_input(str(spec), fetched_dir, cache_dir=output / "cache" / "http")
     root = materialized.root
     inputs, skipped = plan_inputs(root)
-    fingerprint = inputs_fingerprint(inputs, topic_name, baseline)
+    fingerprint = inputs_fingerprint(inputs, topic_name)
     return RunPlan(
         root, output, topic_name, batched(inputs, batch_size), skipped, fingerprint,
         default_cache_path(output) if use_cache else None, output / f".work-{stamp}",
@@ -363,7 +365,7 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
             push_latest(local, str(output))
         return summary
     output = Path(output)
-    plan = plan_run(spec, output, topic_name, batch_size, baseline, use_cache)
+    plan = plan_run(spec, output, topic_name, batch_size, use_cache)
     try:
         if (done := up_to_date_summary(plan.root, output, plan.fingerprint)) is not None:
             return done

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,12 +19,19 @@ from policytrace.server import free_port, wait_until_healthy
 from tests.conftest import SEEDS
 
 
-def api(url: str, body: dict | None = None):
+def api(url: str, body: dict | None = None, attempts: int = 10):
+    """Call the Prefect API; a SQLite-backed server answers 503 while busy writing, so retry that."""
     request = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Content-Type": "application/json"},
                                      method="POST" if body is not None else "GET")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or attempt == attempts - 1:
+                raise
+            time.sleep(1)
 
 
 def test_served_deployment_runs_when_triggered_through_the_api(tmp_path: Path):

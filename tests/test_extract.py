@@ -411,3 +411,77 @@ def test_documents_without_a_publication_date_keep_only_absolute_dates():
         for e in extraction.events
         if e.event_type == "recruitment" and "last year" in e.description
     )
+
+
+# --- 1.2.0 ----------------------------------------------------------------------------------------
+def _events(extraction, event_type: str):
+    return [event for event in extraction.events if event.event_type == event_type]
+
+
+def test_a_count_of_cases_is_a_statement_and_the_cases_a_legal_event():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Reporters counted about 190 criminal cases against pardoned Wagner fighters."
+    )
+    assert _events(extraction, "statement") and _events(extraction, "legal")
+
+
+def test_the_following_year_is_resolved_against_the_date_before_it():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Prigozhin toured colonies in 2021, and Wagner stopped enlisting convicts "
+        "the following year."
+    )
+    ended = _events(extraction, "policy_end")
+    assert ended and ended[0].date is not None and ended[0].date.start == date(2022, 1, 1)
+    assert not _events(extraction, "recruitment") or all(
+        e.trigger != "enlisting" for e in _events(extraction, "recruitment")
+    )
+
+
+def test_a_weekday_with_an_indefinite_article_is_not_a_date():
+    assert find_dates("on a Tuesday in April", 0, 21, date(2023, 11, 10))[0].value.precision == "month"
+
+
+def test_conditions_and_predictions_are_not_events():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "They may leave unless they are seriously wounded. "
+        "The Kremlin will say that the men chose to fight. He later said 50,000 prisoners joined."
+    )
+    assert not _events(extraction, "casualties")
+    claimants = {actor_keys(extraction, e).pop() for e in _events(extraction, "statement") if e.actors}
+    assert "Kremlin" not in claimants
+
+
+def test_recruiters_are_an_event_only_with_what_they_did():
+    _, quiet = extract(TOPIC_CONTEXT + "The families say the recruiters promised them safe posts.")
+    assert not [e for e in _events(quiet, "recruitment") if "recruiters" in e.trigger]
+    _, active = extract(TOPIC_CONTEXT + "Recruiters arrived at Penal Colony No. 5 in April.")
+    assert any("recruiters" in e.trigger.lower() for e in _events(active, "recruitment"))
+
+
+def test_a_law_opening_contracts_to_suspects_is_an_eligibility_condition():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Since March, the law has allowed suspects and defendants to avoid "
+        "prosecution by signing a military contract."
+    )
+    assert any(
+        c.condition_type == "eligibility" and c.policy_key == "suspect_contracts"
+        for c in extraction.conditions
+    )
+
+
+# --- 1.3.0 ----------------------------------------------------------------------------------------
+def test_a_statement_is_dated_by_when_it_was_made_not_by_what_it_reports():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "In February, the investigative outlet Mediazona and the BBC found that "
+        "convicts recruited in 2022 no longer received a pardon."
+    )
+    said = _events(extraction, "statement")
+    assert said and said[0].date is not None and said[0].date.start == date(2023, 2, 1)
+
+
+def test_a_date_right_after_the_speech_verb_dates_the_statement():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Peskov said on Thursday that convicts who fought in 2022 were pardoned."
+    )
+    said = _events(extraction, "statement")
+    assert said and said[0].date is not None and said[0].date.start == date(2023, 11, 9)

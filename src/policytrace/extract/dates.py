@@ -272,8 +272,17 @@ def find_dates(
             continue  # a sentence that starts with "May" is far more often the verb
         if kind == "now" and match.group(0).lower() == "now" and not _now_is_temporal(text, match):
             continue
+        if kind == "weekday" and text[max(0, match.start() - 2) : match.start()].lower() == "a ":
+            continue  # "on a Tuesday in April": some Tuesday, not the last one
         if kind == "same":
             mentions.append(DateMention(match.start(), match.end(), None, match.group("same_unit")))
+            continue
+        if kind == "prev":
+            # "the following year", "the previous month": one unit after/before the date before it
+            sign = "+" if match.group("prev_which").lower() == "following" else "-"
+            unit = match.group("prev_unit").lower()
+            if unit in ("year", "month"):
+                mentions.append(DateMention(match.start(), match.end(), None, sign + unit))
             continue
         if published is None and kind not in ("dmy", "mdy", "my", "year"):
             continue
@@ -294,6 +303,14 @@ def anchor(mention: DateMention, previous: DateValue | None) -> DateValue | None
     if mention.anchor_unit is None or previous is None:
         return mention.value
     text = previous.text
+    if mention.anchor_unit in ("+year", "-year"):
+        step = 1 if mention.anchor_unit[0] == "+" else -1
+        return year_value(previous.start.year + step, text)
+    if mention.anchor_unit in ("+month", "-month"):
+        if previous.precision not in ("day", "month"):
+            return None
+        step = 1 if mention.anchor_unit[0] == "+" else -1
+        return month_value(*_shift_months(previous.start, step), text)
     if mention.anchor_unit == "year":
         return year_value(previous.start.year, text)
     if mention.anchor_unit == "month" and previous.precision in ("day", "month"):

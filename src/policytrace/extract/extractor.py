@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.1.1"
+EXTRACTOR_VERSION = "1.3.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
@@ -66,8 +66,14 @@ _PRONOUNS = {"he", "she", "him", "her"}
 # named in the sentence before.
 _IMPLIED_ACTOR_TYPES = {"policy_start", "policy_change", "policy_end"}
 _GROUP_PRONOUNS = {"they", "it"}
+# Words between a pronoun and its speech verb: "he later said", "she has also claimed".
+_SPEAKER_ADVERBS = {"later", "also", "then", "has", "had", "have", "once", "again", "earlier",
+                    "previously", "publicly", "repeatedly", "recently", "since", "already"}
+# Modal verbs right before a speech verb: "the Kremlin will say", "it would tell": not said yet.
+_MODALS = {"will", "would", "could", "can", "may", "might", "should", "must", "'ll", "'d"}
 _DESCRIPTION_LIMIT = 200
 _DATE_REACH = 60  # characters between an event's trigger and its date expression
+_SAID_DATE_REACH = 12  # after a speech verb, only a date right after it: "said on Monday"
 _DATE_BEFORE_ANCHOR = 32  # a date expression starts at most this far before its anchor word
 _DATE_AFTER_ANCHOR = 28  # ... and ends at most this far after it
 _NUMBER_BEFORE_ANCHOR = 12  # "between", "from" and "a" start an amount before its first number
@@ -169,6 +175,13 @@ class DocumentExtractor:
             resolved: list[tuple[DateMention, DateValue]] = []
             for mention in dates:
                 value = anchor(mention, previous_date)
+                if (
+                    value is not None
+                    and mention.anchor_unit
+                    and self.published is not None
+                    and value.start > self.published
+                ):
+                    value = None  # "the following year" after the article: not a past date
                 if value is not None:
                     resolved.append((mention, value))
                     previous_date = value
@@ -370,7 +383,10 @@ class DocumentExtractor:
                 if first - candidates[-1].last > 3
                 else (people[-1] if people else candidates[-1])
             )
-        previous = toks[first - 1].lower_ if first > sentence.first else ""
+        position = first - 1
+        while position > sentence.first and toks[position].lower_ in _SPEAKER_ADVERBS:
+            position -= 1  # "he later said", "she has also said"
+        previous = toks[position].lower_ if position >= sentence.first else ""
         if previous in _PRONOUNS:
             return last_person
         if (
@@ -447,7 +463,9 @@ class DocumentExtractor:
             if not actors:
                 continue
             seen_types.add(event_type)
-            date_value = self._nearest_date(first, last, dates)
+            date_value = self._nearest_date(
+                first, last, dates, said=event_type == "statement"
+            )
             negated = any(
                 label == "negation" and first - 4 <= cue_first < first
                 for label, cue_first, _ in cues
@@ -491,6 +509,10 @@ class DocumentExtractor:
             return False
         if last < len(self.lowers) and self.lowers[last] in ("nothing", "none"):
             return False
+        if self.text[: attribution_sentence_end(self, first)].rstrip().endswith("?"):
+            return False  # "What did the Kremlin say?": a question, not a claim
+        if any(word in _MODALS for word in self.lowers[max(0, first - 3) : first]):
+            return False  # "The Kremlin will say that ...": a prediction, not a statement
         return not (attribution.verb and attribution.pronoun and has_quote)
 
     def _clause_type(
@@ -519,6 +541,13 @@ class DocumentExtractor:
         words, types = rules.get("modal", (frozenset(), frozenset()))
         if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
             return None
+        words, types = rules.get("conditional", (frozenset(), frozenset()))
+        if event_type in types:
+            for position in range(first - 1, max(0, first - 5) - 1, -1):
+                if not self.content[position]:
+                    break
+                if lowers[position] in words:
+                    return None
         words, types = rules.get("avoided", (frozenset(), frozenset()))
         if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
             return None
@@ -546,10 +575,20 @@ class DocumentExtractor:
             if before in self.topic.blockers.get(label, ()):
                 continue
             candidates.append((label, first, last))
+        # "had stopped recruiting", "ended pardons": the act named after an ending is what ended
+        ends = {last for label, _, last in candidates if label == "policy_end"}
+        candidates = [
+            c for c in candidates if not (c[0] in ("recruitment", "release") and c[1] in ends)
+        ]
         candidates.sort(key=lambda c: (-(c[2] - c[1]), c[1]))
         kept: list[tuple[str, int, int]] = []
         for candidate in candidates:
-            if all(candidate[2] <= other[1] or candidate[1] >= other[2] for other in kept):
+            if all(
+                candidate[2] <= other[1]
+                or candidate[1] >= other[2]
+                or _reports(other, candidate)
+                for other in kept
+            ):
                 kept.append(candidate)
         return kept
 
@@ -612,13 +651,24 @@ class DocumentExtractor:
         return actors
 
     def _nearest_date(
-        self, first: int, last: int, dates: list[tuple[DateMention, DateValue]]
+        self,
+        first: int,
+        last: int,
+        dates: list[tuple[DateMention, DateValue]],
+        said: bool = False,
     ) -> DateValue | None:
-        """The closest date expression of the sentence, if it is close enough to be the event's."""
+        """The closest date expression of the sentence, if it is close enough to be the event's.
+
+        A statement is dated by when it was made ("In reports published in February, X found
+        that ...", "X said on Monday that ..."), not by the dates of what it reports: after a
+        speech verb only a date right after it counts.
+        """
         start = self.toks[first].idx
         end = self.toks[last - 1].idx + len(self.toks[last - 1].text)
         best, best_distance = None, None
         for mention, value in dates:
+            if said and mention.start >= end and mention.start - end > _SAID_DATE_REACH:
+                continue
             distance = mention.start - end if mention.start >= end else start - mention.end
             if best_distance is None or distance < best_distance:
                 best, best_distance = value, distance
@@ -741,9 +791,9 @@ class DocumentExtractor:
 
     def _policy_for(self, sentence: Sentence) -> Policy:
         """The policy whose cue words the sentence (or its paragraph, or the document) uses most."""
-        counted = self._policy_by_cues(sentence.first, sentence.last)
-        if counted is not None:
-            return counted
+        found = self._policy_by_cues(sentence.first, sentence.last)
+        if found is not None:
+            return found
         earlier = sentence.index
         while (
             earlier > 0
@@ -752,9 +802,10 @@ class DocumentExtractor:
         ):
             earlier -= 1
         if earlier < sentence.index:
-            counted = self._policy_by_cues(self.sentences[earlier].first, sentence.first)
-            if counted is not None:
-                return counted
+            first = self.sentences[earlier].first
+            found = self._policy_by_cues(first, sentence.first)
+            if found is not None:
+                return found
         return self._document_policy()
 
     def _policy_by_cues(self, first: int, last: int) -> Policy | None:
@@ -880,6 +931,23 @@ def _nearest(items: list[tuple[int, int, int]], toks: list[Tok], position: int) 
         if best_distance is None or distance < best_distance:
             best, best_distance = index, distance
     return best
+
+
+def attribution_sentence_end(extractor: DocumentExtractor, position: int) -> int:
+    """Where the sentence of a token ends."""
+    sentence = extractor.index.of_token(position)
+    return sentence.end if sentence is not None else len(extractor.text)
+
+
+def _reports(outer: tuple[str, int, int], inner: tuple[str, int, int]) -> bool:
+    """Whether a statement trigger reports another event inside its own words: "counted about
+    190 criminal cases" is a published count and the cases themselves."""
+    return (
+        outer[0] == "statement"
+        and inner[0] != "statement"
+        and outer[1] <= inner[1]
+        and inner[2] <= outer[2]
+    )
 
 
 def _main_actor(event: EventRecord) -> str | None:

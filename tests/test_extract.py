@@ -485,3 +485,36 @@ def test_a_date_right_after_the_speech_verb_dates_the_statement():
     )
     said = _events(extraction, "statement")
     assert said and said[0].date is not None and said[0].date.start == date(2023, 11, 9)
+
+
+# --- 1.4.0 ----------------------------------------------------------------------------------------
+def test_a_policy_event_told_again_without_its_owner_is_one_event():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The defence ministry ended the pardon offer for convicts in January.\n\n"
+        "The pardon deal for convicts has since been scrapped, as reported by Mediazona amid "
+        "anger among conscripts."
+    )
+    ended = _events(extraction, "policy_end")
+    assert len(ended) == 1
+    assert {"Russian Ministry of Defence", "Mediazona"} <= actor_keys(extraction, ended[0])
+    assert ended[0].claimant_key == "reg:mediazona"  # the repeat's reporter reports the event
+    assert ended[0].date is not None and ended[0].date.start == date(2023, 1, 1)
+
+
+def test_a_policy_event_with_its_own_owner_is_not_merged_into_an_earlier_one():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The defence ministry ended the pardon offer for convicts in January.\n\n"
+        "The practice of President Vladimir Putin signing pardon decrees for convicts has ceased."
+    )
+    ended = _events(extraction, "policy_end")
+    assert len(ended) == 2
+    assert "Vladimir Putin" in actor_keys(extraction, ended[1])
+
+
+def test_an_event_inside_a_claim_is_kept_and_carries_the_claimant():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Prigozhin claimed that thousands of convicts were pardoned."
+    )
+    release = _events(extraction, "release")
+    assert release and release[0].claimant_key == "reg:yevgeny_prigozhin"
+    assert ("reg:yevgeny_prigozhin", "claimant") in release[0].actors

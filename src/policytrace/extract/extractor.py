@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.3.0"
+EXTRACTOR_VERSION = "1.4.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
@@ -60,6 +60,18 @@ _TOPIC_EVENT_TYPES = {
     "combat",
     "mutiny",
     "crime",
+}
+_POLICY_EVENT_TYPES = {"policy_start", "policy_change", "policy_end"}
+# Who can introduce, change or end a policy. A policy event whose agents are none of these (only
+# the recipients, "convicts no longer receive pardons", or the outlet that reports it) is one more
+# mention of a policy event already told, not an event of its own.
+_POLICY_OWNER_TYPES = {
+    "state",
+    "government_body",
+    "person",
+    "armed_group",
+    "military_unit",
+    "court_or_prosecutor",
 }
 _PRONOUNS = {"he", "she", "him", "her"}
 # Policies are often the grammatical subject ("The pardon was replaced ..."): who acts on them is
@@ -150,6 +162,7 @@ class DocumentExtractor:
         self.extraction = Extraction(document.source_id, EXTRACTOR_NAME, EXTRACTOR_VERSION)
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
         self._main_policy: Policy | None = None
+        self._event_policies: list[str | None] = []  # per event: the policy its sentence is about
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
@@ -491,6 +504,9 @@ class DocumentExtractor:
             )
             result.events.append((len(self.extraction.events), first, last))
             self.extraction.events.append(record)
+            self._event_policies.append(
+                self._policy_for(sentence).key if event_type in _POLICY_EVENT_TYPES else None
+            )
 
     def _is_statement(
         self, attribution: Attribution, cues: list[tuple[str, int, int]], has_quote: bool
@@ -676,28 +692,43 @@ class DocumentExtractor:
         return best if best_distance is not None and best_distance <= _DATE_REACH else None
 
     def _merge_events(self) -> None:
-        """One row per event: later mentions of the same event (type, main actor, date) are dropped."""
+        """One row per event: later mentions of the same event (type, main actor, date) are dropped.
+
+        A policy event told again without its owner ("this rule has now been discontinued, as
+        reported by X", "convicts no longer receive pardons") is the same event as the earlier
+        mention of that type about the same policy: its actors (and, when the first has none,
+        its claimant) join the first mention's.
+        """
+        types = {a.key: a.actor_type for a in self.extraction.actors}
         kept: list[EventRecord] = []
+        kept_policies: list[str | None] = []
         remap: dict[int, int] = {}
         for index, event in enumerate(self.extraction.events):
             main = _main_actor(event)
+            policy = self._event_policies[index]
+            repeat = policy is not None and not any(
+                role == "agent" and types.get(key) in _POLICY_OWNER_TYPES
+                for key, role in event.actors
+            )
             target = None
             for kept_index, other in enumerate(kept):
-                if (
-                    other.event_type == event.event_type
-                    and _main_actor(other) == main
-                    and _compatible(other.date, event.date)
-                ):
+                if other.event_type != event.event_type or not _compatible(other.date, event.date):
+                    continue
+                if _main_actor(other) == main or (repeat and kept_policies[kept_index] == policy):
                     target = kept_index
                     break
             if target is None:
                 remap[index] = len(kept)
                 kept.append(event)
+                kept_policies.append(policy)
                 continue
             remap[index] = target
             other = kept[target]
             if other.date is None and event.date is not None:
                 other.date = event.date
+            if other.claimant_key is None and event.claimant_key is not None:
+                # "..., as reported by the BBC": who reports the repeat reports the event
+                other.claimant_key, other.attribution = event.claimant_key, event.attribution
             for actor in event.actors:
                 if all(actor[0] != key for key, _ in other.actors):
                     other.actors.append(actor)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import dateparser
+from dateparser.timezone_parser import pop_tz_offset_from_string
 
 from policytrace.documents import Document
 from policytrace.ids import sha256_hex
@@ -77,6 +78,14 @@ def word_count(text: str) -> int:
 
 
 _DATE_SETTINGS = {"PREFER_DAY_OF_MONTH": "first", "DATE_ORDER": "MDY"}
+_MONTHS = {name: number for number, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
+     ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
+     ("oct", "october"), ("nov", "november"), ("dec", "december")], start=1) for name in names}
+# Datelines as news pages print them: "Feb.04 - 2024 7:13 PM", "March 3, 2024, 09:15".
+_DATELINE = re.compile(
+    r"^(?P<month>[A-Za-z]{3,9})\.?\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*[,-]?\s*(?P<year>\d{4})"
+    r"(?:\s*[,-]?\s*(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<half>[AaPp]\.?[Mm]\.?)?)?\s*$")
 
 
 def parse_datetime(value: Any) -> tuple[datetime | None, str | None, str | None]:
@@ -86,8 +95,15 @@ def parse_datetime(value: Any) -> tuple[datetime | None, str | None, str | None]
     if isinstance(value, (int, float)):
         instant = datetime.fromtimestamp(value, tz=UTC)
         return instant, "UTC", instant.isoformat()
-    text = str(value).strip()
-    parsed = dateparser.parse(text, languages=["en"], settings=_DATE_SETTINGS)
+    return _parse_text_datetime(str(value).strip())
+
+
+@lru_cache(maxsize=4096)
+def _parse_text_datetime(text: str) -> tuple[datetime | None, str | None, str | None]:
+    parsed = _parse_common_forms(text)
+    if parsed is None:
+        # dateparser reads almost anything, at a few milliseconds a call: only for the rest.
+        parsed = dateparser.parse(text, languages=["en"], settings=_DATE_SETTINGS)
     if parsed is None:
         return None, None, None
     if parsed.tzinfo is None:
@@ -95,6 +111,29 @@ def parse_datetime(value: Any) -> tuple[datetime | None, str | None, str | None]
         return parsed.replace(tzinfo=UTC), None, parsed.isoformat()
     zone = _zone_as_written(text, parsed)
     return parsed.astimezone(UTC), zone, parsed.isoformat()
+
+
+def _parse_common_forms(text: str) -> datetime | None:
+    """ISO 8601 and the usual dateline shapes, without dateparser (zones from its table)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    rest, zone = pop_tz_offset_from_string(text, as_offset=True)
+    match = _DATELINE.match(rest.strip())
+    if not match or match.group("month").lower() not in _MONTHS:
+        return None
+    hour = int(match.group("hour") or 0)
+    half = (match.group("half") or "").lower().replace(".", "")
+    if half == "pm" and hour < 12:
+        hour += 12
+    elif half == "am" and hour == 12:
+        hour = 0
+    try:
+        return datetime(int(match.group("year")), _MONTHS[match.group("month").lower()],
+                        int(match.group("day")), hour, int(match.group("minute") or 0), tzinfo=zone)
+    except ValueError:
+        return None
 
 
 def _zone_as_written(text: str, parsed: datetime) -> str:

@@ -518,3 +518,12 @@ def test_an_event_inside_a_claim_is_kept_and_carries_the_claimant():
     release = _events(extraction, "release")
     assert release and release[0].claimant_key == "reg:yevgeny_prigozhin"
     assert ("reg:yevgeny_prigozhin", "claimant") in release[0].actors
+
+
+def test_a_date_after_the_article_does_not_date_an_event():
+    # Published 10 November 2023: a recruitment "in March 2024" has not happened yet.
+    text = TOPIC_CONTEXT + "The ministry will recruit more prisoners in March 2024."
+    document, extraction = extract(text)
+    later = [e for e in extraction.events
+             if "March 2024" in document.text[e.evidence.char_start:e.evidence.char_end]]
+    assert later and all(e.date is None for e in later)

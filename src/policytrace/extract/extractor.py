@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.4.0"
+EXTRACTOR_VERSION = "1.4.1"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
@@ -188,13 +188,10 @@ class DocumentExtractor:
             resolved: list[tuple[DateMention, DateValue]] = []
             for mention in dates:
                 value = anchor(mention, previous_date)
-                if (
-                    value is not None
-                    and mention.anchor_unit
-                    and self.published is not None
-                    and value.start > self.published
-                ):
-                    value = None  # "the following year" after the article: not a past date
+                if value is not None and self.published is not None and value.start > self.published:
+                    # After the article ("the following year", a planned date): the text does not
+                    # report it as having happened, so it dates nothing here.
+                    value = None
                 if value is not None:
                     resolved.append((mention, value))
                     previous_date = value

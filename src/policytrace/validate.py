@@ -152,42 +152,50 @@ def _scan(folder: Path, table: str) -> pl.LazyFrame:
     return pl.scan_parquet(folder / f"{table}.parquet")
 
 
-def _flag_in(column: str, parent: pl.LazyFrame, parent_column: str, name: str):
-    """A join adding `name` = True where `column` is null or found in the parent column."""
-    found = parent.select(pl.col(parent_column).alias(column)).unique().with_columns(
-        pl.lit(True).alias(name))
-    return found, [(pl.col(column).is_null() | pl.col(name).fill_null(False)).alias(name)]
+def _hashes(frame: pl.LazyFrame, *columns: str) -> pl.Series:
+    """Distinct 64-bit hashes of a column (or of columns joined): compact sets for membership checks.
+
+    Hashing keeps the gate's memory small on large tables; a false match needs a 64-bit collision.
+    """
+    values = pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator="\x1f") \
+        if len(columns) > 1 else pl.col(columns[0]).cast(pl.String)
+    return frame.select(values.hash().alias("h")).unique().collect(engine="streaming").get_column("h")
+
+
+def _in(hashes: pl.Series, *columns: str) -> pl.Expr:
+    values = pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator="\x1f") \
+        if len(columns) > 1 else pl.col(columns[0]).cast(pl.String)
+    return values.hash().is_in(hashes.implode())
 
 
 def integrity_frame(spec: TableSpec, folder: Path) -> pl.DataFrame:
     """One boolean column per cross-row check (True = fine), keyed by the primary key."""
     key = list(spec.primary_key)
     frame = _scan(folder, spec.name)
-    checks: list[pl.Expr] = [(~pl.struct(key).is_duplicated()).alias("primary_key_unique")]
+    key_hash = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="\x1f").hash()
+    checks: list[pl.Expr] = [(~key_hash.is_duplicated()).alias("primary_key_unique")]
     for f in spec.fields:
         if f.constraints.get("unique") and (f.name,) != spec.primary_key:
-            checks.append((~pl.col(f.name).is_duplicated() | pl.col(f.name).is_null())
+            checks.append((~pl.col(f.name).hash().is_duplicated() | pl.col(f.name).is_null())
                           .alias(f"{f.name}_unique"))
     for fk in spec.foreign_keys:
-        column, name = fk.fields[0], f"references_{fk.resource}.{fk.reference_fields[0]}"
-        found, exprs = _flag_in(column, _scan(folder, fk.resource), fk.reference_fields[0], name)
-        frame = frame.join(found, on=column, how="left")
-        checks += exprs
-    lengths = _scan(folder, "document_texts").select(
-        "source_id", pl.col("text").str.len_chars().alias("_text_length"))
-    evidenced = _scan(folder, "mentions").select(pl.col("row_id")).unique().with_columns(
-        pl.lit(True).alias("_has_evidence"))
+        column = fk.fields[0]
+        parent = _hashes(_scan(folder, fk.resource), fk.reference_fields[0])
+        checks.append((pl.col(column).is_null() | _in(parent, column))
+                      .alias(f"references_{fk.resource}.{fk.reference_fields[0]}"))
     if spec.name in ("events", "policy_conditions", "quantities"):
+        lengths = _scan(folder, "document_texts").select(
+            "source_id", pl.col("text").str.len_chars().alias("_text_length"))
         frame = frame.join(lengths, on="source_id", how="left")
         checks.append((pl.col("char_end") <= pl.col("_text_length")).fill_null(False)
                       .alias("offsets_inside_document"))
-    if spec.name in ("events", "policy_conditions", "quantities", "actors"):
-        frame = frame.join(evidenced, left_on=key[0], right_on="row_id", how="left")
-        checks.append(pl.col("_has_evidence").fill_null(False).alias("has_evidence"))
-    if spec.name == "sources":
-        frame = frame.join(evidenced, left_on="source_id", right_on="row_id", how="left")
-        checks.append(((pl.col("source_type") != "cited") | pl.col("_has_evidence").fill_null(False))
-                      .alias("cited_source_has_evidence"))
+    if spec.name in ("events", "policy_conditions", "quantities", "actors", "sources"):
+        evidenced = _hashes(_scan(folder, "mentions"), "row_id")
+        if spec.name == "sources":
+            checks.append(((pl.col("source_type") != "cited") | _in(evidenced, "source_id"))
+                          .alias("cited_source_has_evidence"))
+        else:
+            checks.append(_in(evidenced, key[0]).alias("has_evidence"))
     if spec.name == "events":
         published = _scan(folder, "sources").select(
             "source_id", pl.col("published_at").dt.date().alias("_published"))
@@ -198,14 +206,13 @@ def integrity_frame(spec: TableSpec, folder: Path) -> pl.DataFrame:
                           .alias(f"{column}_not_after_publication"))
     if spec.name == "mentions":
         existing = pl.concat([
-            _scan(folder, table).select(pl.col(pk).alias("row_id"), pl.lit(table).alias("table_name"))
+            _hashes(_scan(folder, table).select(pl.lit(table).alias("table_name"),
+                                                pl.col(pk).alias("row_id")), "table_name", "row_id")
             for table, pk in (("actors", "actor_id"), ("events", "event_id"),
                               ("policy_conditions", "condition_id"), ("quantities", "quantity_id"),
                               ("sources", "source_id"))
-        ]).unique().with_columns(pl.lit(True).alias("_exists"))
-        frame = frame.with_columns(pl.col("table_name").cast(pl.String)).join(
-            existing, on=["table_name", "row_id"], how="left")
-        checks.append(pl.col("_exists").fill_null(False).alias("row_id_exists_in_table_name"))
+        ])
+        checks.append(_in(existing, "table_name", "row_id").alias("row_id_exists_in_table_name"))
     result = frame.select(*key, *checks).collect(engine="streaming")
     if spec.name == "mentions":
         evidence = evidence_checks(folder)

@@ -16,7 +16,7 @@ from pathlib import Path
 from policytrace.ingest import ingest_folder
 
 DEVSET_DIR = Path(__file__).resolve().parent.parent / "tests" / "devset"
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 # Hidden, so that ingestion skips it.
 MANIFEST_NAME = ".corpus.json"
 FILES_PER_FOLDER = 1000
@@ -31,6 +31,7 @@ PARAGRAPHS_PER_DOCUMENT = (4, 12)
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
           "October", "November", "December"]
 MONTH_ABBREVIATIONS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+SEASON_FIRST_MONTH = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 FURNITURE_LINES = ["Trending Now", "Most Read", "Read more: what we know so far", "Advertisement"]
 HEADLINE_PREFIXES = ["", "", "", "Update: ", "Analysis: ", "Explainer: ", "Live: "]
@@ -40,6 +41,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'\u201c(A-Z])")
 # (integers with thousands separators, decimals, plain integers; four-digit years among them).
 _DATE_OR_NUMBER = re.compile(
     r"\b(?P<month>" + "|".join(MONTHS) + r")\b(?:\s+(?P<day>\d{1,2})\b)?(?:(?P<sep>,?\s+)(?P<year>\d{4})\b)?"
+    r"|\b(?P<this>[Tt]his) (?P<season>spring|summer|autumn|fall|winter)\b"
     r"|\b(?P<weekday>" + "|".join(WEEKDAYS) + r")\b"
     r"|(?<![\w.,:/-])(?P<number>\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+)(?![\w:/-]|,\d|\.\d)")
 
@@ -88,8 +90,10 @@ def years_back_to(source: datetime, published: datetime) -> int:
 class Variation:
     """One document's controlled changes, applied sentence by sentence.
 
-    Dates move back in time only: each paragraph's years shift so that its source article's date
-    falls before the new publication date, and month names move back by 0-2 months (with their year).
+    Dates stay before publication: each paragraph's years shift so that its source article's date
+    falls before the new publication date, month names move back by 0-2 months (with their year;
+    without one, to no later than the publication's month and day), and "this autumn" becomes
+    "last autumn" when the season has not begun by publication.
     Weekdays rotate, about half of the other numbers are rescaled (keeping their significant digits),
     and half of the paragraphs have their sentences shuffled.
     """
@@ -105,6 +109,8 @@ class Variation:
     def _replace(self, match: re.Match[str]) -> str:
         if match.group("month"):
             return self._month(match)
+        if match.group("season"):
+            return self._season(match)
         if match.group("weekday"):
             return WEEKDAYS[(WEEKDAYS.index(match.group("weekday")) + self.weekday_shift) % 7]
         written = match.group("number")
@@ -121,13 +127,20 @@ class Variation:
 
     def _month(self, match: re.Match[str]) -> str:
         index = MONTHS.index(match.group("month")) - self.months_back
-        text = MONTHS[index % 12]
-        if match.group("day"):
-            text += f" {min(int(match.group('day')), 28)}"
+        month, day = index % 12 + 1, min(int(match.group("day")), 28) if match.group("day") else None
         if match.group("year"):
             year = int(match.group("year")) + self.year_shift - (1 if index < 0 else 0)
-            text += f"{match.group('sep')}{year}"
-        return text
+            return f"{MONTHS[month - 1]}{f' {day}' if day else ''}{match.group('sep')}{year}"
+        # Without a year a reader places the date in the publication's year: keep it before publication.
+        if (month, day or 1) > (self.published.month, self.published.day):
+            month, day = self.published.month, min(day, self.published.day) if day else None
+        return MONTHS[month - 1] + (f" {day}" if day else "")
+
+    def _season(self, match: re.Match[str]) -> str:
+        season = match.group("season")
+        if SEASON_FIRST_MONTH[season] <= self.published.month:
+            return match.group(0)
+        return ("Last " if match.group("this") == "This" else "last ") + season
 
     def apply(self, text: str, source_published: datetime) -> str:
         self.year_shift = years_back_to(source_published, self.published)

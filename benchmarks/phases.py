@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -13,6 +14,15 @@ from procstat import cpu_seconds, descendants_peak_rss_mb, own_peak_rss_mb, wait
 
 # Files read (and documents extracted) per step of the extraction phase: bounds its memory.
 CHUNK_FILES = 1000
+
+
+def code_fingerprint() -> str:
+    """A hash of the library and flow sources, to tell which revision a measure was taken on."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*(root / "src" / "policytrace").rglob("*.py"), *(root / "flows").glob("*.py")]):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def log(message: str) -> None:
@@ -44,7 +54,7 @@ def measure_extraction(corpus: Path, texts_path: Path) -> list[dict]:
     The cleaned texts are saved to texts_path (one JSON string a line) for the reference phase.
     """
     from policytrace.documents import Document
-    from policytrace.extract import extract_document
+    from policytrace.extract import EXTRACTOR_VERSION, extract_document
     from policytrace.ingest import discover_files, read_file
     from policytrace.ingest.common import word_count
     from policytrace.paths import DEFAULT_TOPIC
@@ -79,7 +89,9 @@ def measure_extraction(corpus: Path, texts_path: Path) -> list[dict]:
         {"measure": "extraction", **common, **rates(documents, words, extract_seconds),
          # One process, one core: the rate per core is the rate itself (cpu_seconds confirms it).
          "words_per_s_per_core": round(words / extract_seconds),
-         "cpu_seconds": round(extract_cpu, 2), "setup_seconds": round(setup_seconds, 3)},
+         # Per CPU-second: what one core does when nothing else competes for it.
+         "words_per_cpu_s": round(words / extract_cpu), "cpu_seconds": round(extract_cpu, 2),
+         "setup_seconds": round(setup_seconds, 3), "extractor_version": EXTRACTOR_VERSION},
     ]
 
 
@@ -118,7 +130,8 @@ def measure_reference(texts_path: Path) -> list[dict]:
     cpu = cpu_seconds() - cpu_before
     return [{"measure": "reference_spacy", "pipeline": description, "docs": documents, "words": words,
              "tokens": tokens, **rates(documents, words, seconds),
-             "words_per_s_per_core": round(words / seconds), "cpu_seconds": round(cpu, 2)}]
+             "words_per_s_per_core": round(words / seconds), "words_per_cpu_s": round(words / cpu),
+             "cpu_seconds": round(cpu, 2)}]
 
 
 def start_prefect() -> tuple[float, float]:
@@ -146,24 +159,48 @@ def prefect_memory_fields() -> dict[str, float]:
                                                     waited_children_peak_rss_mb()), 1)}
 
 
-def measure_flow(corpus: Path, output: Path, batch_size: int) -> list[dict]:
-    """The real Prefect flow (thread task runner) into a fresh output folder."""
-    import_seconds, startup_seconds = start_prefect()
-    from flows.build_dataset import build_dataset
+def let_releases_through_failing_gate() -> None:
+    """Publish even if validation fails (it still runs in full), so that a no-op re-run can be timed.
 
-    log(f"flow: Prefect ready after {import_seconds + startup_seconds:.1f} s; running build-dataset")
+    Only for `--publish-despite-gate`: the failures stay in the run summary and in the measure.
+    """
+    import policytrace.publish as publish
+
+    class VerdictIgnoringGate(publish.Gate):
+        def validate_release(self, *args, **kwargs):
+            report = super().validate_release(*args, **kwargs)
+            report.success = True
+            return report
+
+    publish.Gate = VerdictIgnoringGate
+
+
+def measure_flow(corpus: Path, output: Path, batch_size: int, despite_gate: bool = False,
+                 task_runner: str = "thread", workers: int = 2) -> list[dict]:
+    """The real Prefect flow into a fresh output folder, batches on threads or on a local Dask cluster."""
+    if despite_gate:
+        let_releases_through_failing_gate()
+    import_seconds, startup_seconds = start_prefect()
+    from flows.build_dataset import build_dataset, with_dask
+
+    flow = with_dask(workers=workers) if task_runner == "dask" else build_dataset
+    log(f"flow: Prefect ready after {import_seconds + startup_seconds:.1f} s; running build-dataset "
+        f"on {task_runner}")
     cpu_before, started = cpu_seconds(), time.perf_counter()
-    summary = build_dataset(input_dir=str(corpus), output_dir=str(output), batch_size=batch_size,
-                            show_progress=False)
+    summary = flow(input_dir=str(corpus), output_dir=str(output), batch_size=batch_size,
+                   show_progress=False)
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu_before
     return [{"measure": "flow", "docs": summary.documents, "seconds": round(seconds, 3),
              "cpu_seconds": round(cpu, 2), "cores_busy": round(cpu / seconds, 2),
              "prefect_import_seconds": round(import_seconds, 2),
              "prefect_startup_seconds": round(startup_seconds, 2),
-             "batch_size": batch_size, "published": summary.published,
+             "batch_size": batch_size, "task_runner": task_runner,
+             **({"workers": workers} if task_runner == "dask" else {}), "published": summary.published,
              "rejected": len(summary.rejected), "duplicates": len(summary.duplicates),
-             "rows": summary.row_counts, "message": summary.message, **prefect_memory_fields()}]
+             "rows": summary.row_counts, "message": summary.message,
+             "gate_verdict_ignored": despite_gate, "validation_failures": summary.failures,
+             **prefect_memory_fields()}]
 
 
 def measure_noop_rerun(corpus: Path, output: Path, batch_size: int) -> list[dict]:
@@ -197,17 +234,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--texts", type=Path, help="cleaned texts (written by extraction, read by reference)")
     parser.add_argument("--output", type=Path, help="flow output folder")
     parser.add_argument("--batch-size", type=int, default=200)
+    parser.add_argument("--publish-despite-gate", action="store_true",
+                        help="flow: publish even if validation fails (to time a no-op re-run)")
+    parser.add_argument("--task-runner", choices=["thread", "dask"], default="thread")
+    parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     args = parser.parse_args(argv)
+    code = code_fingerprint()  # before the phase runs: the sources it imported
     if args.phase == "extraction":
         measures = measure_extraction(args.corpus, args.texts)
     elif args.phase == "reference":
         measures = measure_reference(args.texts)
     elif args.phase == "flow":
-        measures = measure_flow(args.corpus, args.output, args.batch_size)
+        measures = measure_flow(args.corpus, args.output, args.batch_size, args.publish_despite_gate,
+                                args.task_runner, args.workers)
     else:
         measures = measure_noop_rerun(args.corpus, args.output, args.batch_size)
     for measure in measures:
         measure.setdefault("peak_rss_mb", round(own_peak_rss_mb(), 1))
+        measure["code"] = code
     print(json.dumps(measures), flush=True)
 
 

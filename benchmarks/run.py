@@ -132,7 +132,9 @@ def benchmark(docs: int, args: argparse.Namespace) -> None:
             emit({"measure": "reference_spacy", "docs": docs, **observed})
         else:
             reference = measures[0]
-            emit(reference | observed | {"ratio": round(extraction["words_per_s"] / reference["words_per_s"], 3)})
+            emit(reference | observed | {
+                "ratio": round(extraction["words_per_s"] / reference["words_per_s"], 3),
+                "ratio_cpu": round(extraction["words_per_cpu_s"] / reference["words_per_cpu_s"], 3)})
 
     if args.skip_flow:
         return
@@ -140,10 +142,13 @@ def benchmark(docs: int, args: argparse.Namespace) -> None:
     shutil.rmtree(output, ignore_errors=True)
     flow_arguments = ["--corpus", str(corpus), "--output", str(output), "--batch-size", str(args.batch_size)]
     log(f"{docs} documents: flow into a fresh {output}")
-    measures, observed = run_phase("flow", flow_arguments, environment, rss_dir / f"flow-{docs}.jsonl",
-                                   timeout=args.flow_timeout)
+    flow_options = ["--task-runner", args.task_runner, "--workers", str(args.workers)]
+    if args.publish_despite_gate:
+        flow_options.append("--publish-despite-gate")
+    measures, observed = run_phase("flow", flow_arguments + flow_options, environment,
+                                   rss_dir / f"flow-{docs}-{args.task_runner}.jsonl", timeout=args.flow_timeout)
     if measures is None:
-        emit({"measure": "flow", "docs": docs, "batch_size": args.batch_size,
+        emit({"measure": "flow", "docs": docs, "batch_size": args.batch_size, "task_runner": args.task_runner,
               "batches_done": parts_written(output), **observed})
         return
     flow = measures[0]
@@ -169,6 +174,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=200, help="documents per Prefect task")
     parser.add_argument("--skip-flow", action="store_true", help="measure extraction and reference only")
     parser.add_argument("--skip-reference", action="store_true", help="leave out the spaCy reference")
+    parser.add_argument("--task-runner", choices=["thread", "dask"], default="thread",
+                        help="where the flow runs its batches: threads of its process (the default) "
+                             "or a local Dask cluster of --workers processes")
+    parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
+    parser.add_argument("--publish-despite-gate", action="store_true",
+                        help="publish the flow's release even if validation fails (validation still "
+                             "runs and its failures are reported), so that the no-op re-run can be timed")
     parser.add_argument("--flow-timeout", type=float, default=1500,
                         help="seconds after which a flow run is stopped and reported unfinished")
     args = parser.parse_args(argv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -59,10 +60,18 @@ def _fsync_tree(folder: Path) -> None:
         os.close(descriptor)
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks (release files can be larger than memory should hold)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_record(path: Path) -> dict[str, Any]:
     """Size and SHA-256 of a file."""
-    data = path.read_bytes()
-    return {"bytes": len(data), "sha256": sha256_hex(data)}
+    return {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
 
 
 def write_tables(tables: dict[str, pl.DataFrame], folder: Path, catalog: Catalog) -> dict[str, int]:
@@ -142,7 +151,7 @@ def point_latest(output: Path, release: Path) -> None:
 def _checksums(folder: Path) -> str:
     lines = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS):
-        lines.append(f"{sha256_hex(path.read_bytes())}  {path.relative_to(folder).as_posix()}")
+        lines.append(f"{file_sha256(path)}  {path.relative_to(folder).as_posix()}")
     return "\n".join(lines) + "\n"
 
 

@@ -295,15 +295,21 @@ def to_pandas_for_gx(frame: pl.DataFrame) -> pd.DataFrame:
     return data
 
 
+CHUNK_BYTES = 64 << 20  # uncompressed bytes per GX chunk: long texts make for short chunks
+
+
 def _chunks(path: Path, chunk_rows: int) -> Iterator[tuple[str, pl.DataFrame]]:
-    """A table file in chunks of at most chunk_rows rows, labelled with their row range."""
+    """A table file in chunks of bounded rows and bytes, labelled with their row range."""
     parquet = pq.ParquetFile(path)
-    total = parquet.metadata.num_rows
-    if total <= chunk_rows:
+    metadata = parquet.metadata
+    total = metadata.num_rows
+    size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    rows = max(1_000, min(chunk_rows, int(CHUNK_BYTES / max(1, size / max(1, total)))))
+    if total <= rows:
         yield "", pl.read_parquet(path)
         return
     start = 0
-    for batch in parquet.iter_batches(batch_size=chunk_rows):
+    for batch in parquet.iter_batches(batch_size=rows):
         yield f" rows {start}-{start + batch.num_rows - 1}", pl.from_arrow(batch)
         start += batch.num_rows
 

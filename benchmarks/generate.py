@@ -16,7 +16,7 @@ from pathlib import Path
 from policytrace.ingest import ingest_folder
 
 DEVSET_DIR = Path(__file__).resolve().parent.parent / "tests" / "devset"
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 # Hidden, so that ingestion skips it.
 MANIFEST_NAME = ".corpus.json"
 FILES_PER_FOLDER = 1000
@@ -39,8 +39,12 @@ HEADLINE_PREFIXES = ["", "", "", "Update: ", "Analysis: ", "Explainer: ", "Live:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'\u201c(A-Z])")
 # One pass over a sentence: a month name (with its day and year, if written), a weekday, or a number
 # (integers with thousands separators, decimals, plain integers; four-digit years among them).
+# Full month names, then abbreviations as wire datelines write them ("MOSCOW, Jan 10 -", "Sept. 4").
+MONTH_NUMBER = {name: number for number, name in enumerate(MONTHS, 1)} | {
+    name: number for number, name in enumerate(MONTH_ABBREVIATIONS, 1)} | {"Sept": 9}
 _DATE_OR_NUMBER = re.compile(
-    r"\b(?P<month>" + "|".join(MONTHS) + r")\b(?:\s+(?P<day>\d{1,2})\b)?(?:(?P<sep>,?\s+)(?P<year>\d{4})\b)?"
+    r"\b(?P<month>" + "|".join(sorted(MONTH_NUMBER, key=len, reverse=True)) + r")\b(?P<dot>\.)?"
+    r"(?:\s+(?P<day>\d{1,2})\b)?(?:(?P<sep>,?\s+)(?P<year>\d{4})\b)?"
     r"|\b(?P<this>[Tt]his) (?P<season>spring|summer|autumn|fall|winter)\b"
     r"|\b(?P<weekday>" + "|".join(WEEKDAYS) + r")\b"
     r"|(?<![\w.,:/-])(?P<number>\d{1,3}(?:,\d{3})+|\d+\.\d+|\d+)(?![\w:/-]|,\d|\.\d)")
@@ -126,15 +130,17 @@ class Variation:
         return f"{int(scaled):,}" if "," in written else str(int(scaled))
 
     def _month(self, match: re.Match[str]) -> str:
-        index = MONTHS.index(match.group("month")) - self.months_back
+        written = match.group("month")
+        index = MONTH_NUMBER[written] - 1 - self.months_back
         month, day = index % 12 + 1, min(int(match.group("day")), 28) if match.group("day") else None
         if match.group("year"):
             year = int(match.group("year")) + self.year_shift - (1 if index < 0 else 0)
-            return f"{MONTHS[month - 1]}{f' {day}' if day else ''}{match.group('sep')}{year}"
-        # Without a year a reader places the date in the publication's year: keep it before publication.
-        if (month, day or 1) > (self.published.month, self.published.day):
+        elif (month, day or 1) > (self.published.month, self.published.day):
+            # Without a year a reader places the date in the publication's year: keep it before publication.
             month, day = self.published.month, min(day, self.published.day) if day else None
-        return MONTHS[month - 1] + (f" {day}" if day else "")
+        names = MONTHS if written in MONTHS else MONTH_ABBREVIATIONS
+        text = names[month - 1] + (match.group("dot") or "") + (f" {day}" if day else "")
+        return text + (f"{match.group('sep')}{year}" if match.group("year") else "")
 
     def _season(self, match: re.Match[str]) -> str:
         season = match.group("season")
@@ -194,7 +200,9 @@ def make_article(number: int, pool: SourcePool, rng: random.Random,
     span = int((LAST_DAY - FIRST_DAY).total_seconds() // 60)
     published = FIRST_DAY + timedelta(minutes=rng.randrange(span))
     zone, offset = _zone(published, rng)
-    variation = Variation(rng, published)
+    local_time = published.replace(tzinfo=None) + offset
+    # Readers (and the extractor) place undated references against the local publication date.
+    variation = Variation(rng, local_time)
     sources = rng.sample(pool.articles, rng.randint(*PARAGRAPHS_PER_DOCUMENT))
     paragraphs = []
     for source in sources:
@@ -207,7 +215,7 @@ def make_article(number: int, pool: SourcePool, rng: random.Random,
                                                             headline_source.published)
     authors = rng.sample(pool.authors, 2 if rng.random() < 0.2 else 1)
     return SyntheticArticle(number, title, authors, rng.choice(pool.publishers),
-                            published.replace(tzinfo=None) + offset, zone, paragraphs)
+                            local_time, zone, paragraphs)
 
 
 def dateline(article: SyntheticArticle) -> str:

@@ -197,8 +197,14 @@ def integrity_frame(spec: TableSpec, folder: Path) -> pl.DataFrame:
         else:
             checks.append(_in(evidenced, key[0]).alias("has_evidence"))
     if spec.name == "events":
+        # Relative dates are resolved against the local publication day ("on Friday" in an article
+        # published at 00:20 CEST), which can be a day after the UTC date: allow the later one.
         published = _scan(folder, "sources").select(
-            "source_id", pl.col("published_at").dt.date().alias("_published"))
+            "source_id",
+            pl.max_horizontal(
+                pl.col("published_at").dt.date(),
+                pl.col("published_local").str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False),
+            ).alias("_published"))
         frame = frame.join(published, on="source_id", how="left")
         for column in ("event_date", "date_start"):
             checks.append((pl.col(column).is_null() | pl.col("_published").is_null()

@@ -80,7 +80,7 @@ def run_phase(phase: str, arguments: list[str], environment: dict[str, str], rss
         log(f"{phase}: still running after {timeout:.0f} s, stopping it")
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            stdout, _ = process.communicate(timeout=30)
+            stdout, _ = process.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             stdout, _ = process.communicate()

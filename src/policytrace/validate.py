@@ -391,6 +391,13 @@ def _merge_failures(failures: list[Failure]) -> list[Failure]:
     return list(merged.values())
 
 
+def _drop_cached_batches(source: Any) -> None:
+    """Forget the data GX keeps after a run; it would otherwise hold every chunk it ever validated."""
+    manager = source.get_execution_engine().batch_manager
+    manager.reset_batch_cache()
+    getattr(manager, "_batch_data_cache", {}).clear()  # private in GX 1.24, hence the guard
+
+
 class Gate:
     """Validates release folders against the suites derived from the catalog."""
 
@@ -431,6 +438,7 @@ class Gate:
                                "partial_unexpected_count": EXAMPLES_SHOWN,
                                "return_unexpected_index_query": False}))
             (result,) = checkpoint.run(batch_parameters={"dataframe": data}).run_results.values()
+            _drop_cached_batches(source)
             failures.extend(_failures(suite_name.split(" rows ")[0], result, key))
             results.append(_compact_result(suite_name, result))
 

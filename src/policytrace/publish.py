@@ -11,19 +11,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import pyarrow.parquet as pq
 
 from policytrace.changelog import diff_releases
-from policytrace.figures import event_timeline
 from policytrace.ids import sha256_hex
 from policytrace.metadata import croissant, datapackage, write_data_dictionary
 from policytrace.schema import Catalog, load_catalog
 from policytrace.topic import Topic
-from policytrace.validate import Gate, GateReport, write_gate_report
 from policytrace.writers import TableFileWriter, read_parquet
+
+if TYPE_CHECKING:  # the gate imports Great Expectations: only load it when publishing
+    from policytrace.validate import Gate, GateReport
 
 RELEASES = "releases"
 LATEST = "latest"
@@ -206,6 +207,9 @@ def publish_staged(
 
     On failure, or on a crash at any point, nothing under releases/ or latest changes.
     """
+    from policytrace.figures import event_timeline
+    from policytrace.validate import Gate, write_gate_report
+
     catalog = catalog or load_catalog()
     (output / RELEASES).mkdir(parents=True, exist_ok=True)
     try:

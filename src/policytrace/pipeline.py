@@ -21,7 +21,7 @@ from policytrace.documents import Document, Duplicate, Rejection
 from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_document
 from policytrace.extract.model import Extraction
 from policytrace.ids import sha256_hex
-from policytrace.ingest import DEFAULT_EXCLUDE, discover_files, read_file, relative_name
+from policytrace.ingest import DEFAULT_EXCLUDE, DuplicateFilter, discover_files, read_file, relative_name
 from policytrace.parts import PartStore
 from policytrace.paths import DEFAULT_TOPIC, SCHEMAS_DIR
 from policytrace.publish import (
@@ -178,8 +178,7 @@ class RunState:
         self.parts = PartStore(work_dir)
         self.cache = cache
         self.position = 0
-        self.by_text: dict[str, str] = {}
-        self.by_id: dict[str, str] = {}
+        self.seen = DuplicateFilter()
         self.rejections: list[Rejection] = []
         self.duplicates: list[Duplicate] = []
         self.reused_files = 0
@@ -196,15 +195,9 @@ class RunState:
         builder = TableBuilder(self.parts.catalog)
         kept = 0
         for document, extraction in zip(batch.documents, batch.extractions, strict=True):
-            first = self.by_text.get(document.text_sha256)
-            if first is None and document.source_id in self.by_id:
-                first, reason = self.by_id[document.source_id], "same URL with a different text"
-            else:
-                reason = "same cleaned text"
-            if first is not None:
-                self.duplicates.append(Duplicate(document.file_path, document.record_index, first, reason))
+            if (duplicate := self.seen.check(document)) is not None:
+                self.duplicates.append(duplicate)
                 continue
-            self.by_text[document.text_sha256] = self.by_id[document.source_id] = document.location
             builder.add(document, extraction, position=self.position)
             self.position += 1
             kept += 1

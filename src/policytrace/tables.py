@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
@@ -221,12 +220,3 @@ class TableBuilder:
                 frame = frame.drop("_doc", strict=False)
             frames[spec.name] = spec.conform(frame, keep=("_doc",))
         return frames
-
-
-def build_tables(pairs: Iterable[tuple[Document, Extraction]],
-                 catalog: Catalog | None = None) -> dict[str, pl.DataFrame]:
-    """Tables for a set of (document, extraction) pairs."""
-    builder = TableBuilder(catalog)
-    for document, extraction in pairs:
-        builder.add(document, extraction)
-    return builder.frames()

@@ -41,11 +41,6 @@ class IngestResult:
     duplicates: list[Duplicate] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
-    def extend(self, other: IngestResult) -> None:
-        self.documents.extend(other.documents)
-        self.rejections.extend(other.rejections)
-        self.duplicates.extend(other.duplicates)
-        self.skipped.extend(other.skipped)
 
 
 def discover_files(
@@ -102,22 +97,33 @@ def read_files(paths: Iterable[Path], root: Path) -> IngestResult:
     return result
 
 
+class DuplicateFilter:
+    """Remembers the documents seen so far; the first of each text and of each id (URL) is kept."""
+
+    def __init__(self) -> None:
+        self._by_text: dict[str, str] = {}
+        self._by_id: dict[str, str] = {}
+
+    def check(self, document: Document) -> Duplicate | None:
+        """The duplicate record if the document was seen before, else None (and it is remembered)."""
+        if (first := self._by_text.get(document.text_sha256)) is not None:
+            return Duplicate(document.file_path, document.record_index, first, "same cleaned text")
+        if (first := self._by_id.get(document.source_id)) is not None:
+            return Duplicate(document.file_path, document.record_index, first,
+                             "same URL with a different text")
+        self._by_text[document.text_sha256] = self._by_id[document.source_id] = document.location
+        return None
+
+
 def drop_duplicates(documents: Iterable[Document]) -> tuple[list[Document], list[Duplicate]]:
     """Keep the first document of each text and of each id (URL), in input order."""
+    seen = DuplicateFilter()
     kept: list[Document] = []
     duplicates: list[Duplicate] = []
-    by_text: dict[str, Document] = {}
-    by_id: dict[str, Document] = {}
     for document in sorted(documents, key=lambda d: (d.file_path, d.record_index or 0)):
-        if (first := by_text.get(document.text_sha256)) is not None:
-            duplicates.append(Duplicate(document.file_path, document.record_index, first.location,
-                                        "same cleaned text"))
-        elif (first := by_id.get(document.source_id)) is not None:
-            duplicates.append(Duplicate(document.file_path, document.record_index, first.location,
-                                        "same URL with a different text"))
+        if (duplicate := seen.check(document)) is not None:
+            duplicates.append(duplicate)
         else:
-            by_text[document.text_sha256] = document
-            by_id[document.source_id] = document
             kept.append(document)
     return kept, duplicates
 

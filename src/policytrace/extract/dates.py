@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from policytrace.extract.lexicon import NUMBER_WORDS
 from policytrace.extract.model import DateValue
+from policytrace.extract.numbers import word_alternation
 
 MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
 MONTHS.update(
@@ -84,6 +86,31 @@ _GRAMMAR = re.compile(
   | (?P<year>\b(?:(?:early|late|mid)[\s-])?(?P<year_year>{_YEAR})\b(?![,.]?\d|\s*(?:people|prisoners|inmates|men)))
     """,
     re.VERBOSE | re.IGNORECASE,
+)
+# Where a match of _GRAMMAR can begin. Every alternative starts at a word boundary with a digit, a
+# word of _PLAIN_STARTS (then a word boundary), or a common word that makes a date only before
+# certain words ("the previous", "in early spring", "on Monday", "two weeks", "that same"). A cheap
+# search for these positions replaces trying the whole grammar at every position; the grammar then
+# runs only from them (same matches, same order, as finditer). Each start is a prefix of the match.
+_PLAIN_STARTS = {
+    *MONTHS,
+    "may",
+    *SEASONS,
+    *WEEKDAYS,
+    *("last", "this", "next", "earlier", "later", "past"),
+    *("today", "yesterday", "tonight", "now", "currently"),
+}
+_COUNT_WORDS = [w for w in NUMBER_WORDS if w not in ("hundred", "dozen")]
+_DATE_START = re.compile(
+    r"\b(?:\d"
+    rf"|{word_alternation(_PLAIN_STARTS)}\b"
+    rf"|(?:the|in|since)\s+(?:(?:early|late)\s+)?{word_alternation(SEASONS)}"
+    r"|the\s+(?:previous|following)"
+    r"|that\s+(?:same|day|month|year)"
+    rf"|on\s+{word_alternation(WEEKDAYS)}"
+    rf"|{word_alternation(_COUNT_WORDS)}\s+(?:year|month|week|day)"
+    r"|(?:early|late|mid)[\s-]\d)",
+    re.IGNORECASE,
 )
 _CAPITALISED_ONLY = ("month", "md_month", "dm_month", "weekday_name")
 
@@ -253,13 +280,29 @@ def _resolve(match: re.Match[str], published: date) -> DateValue | None:
     return None
 
 
+def _matches(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    """The matches of _GRAMMAR in text[start:end], as finditer finds them."""
+    position = start
+    while position < end:
+        candidate = _DATE_START.search(text, position, end)
+        if candidate is None:
+            return
+        position = candidate.start()
+        match = _GRAMMAR.match(text, position, end)
+        if match is None:
+            position += 1
+            continue
+        yield match
+        position = match.end()  # never empty: every alternative consumes a character
+
+
 def find_dates(
     text: str, start: int, end: int, published: date | None, sentence_start: int | None = None
 ) -> list[DateMention]:
     """Date expressions in text[start:end] with their resolved values (None without a publication date)."""
     sentence_start = start if sentence_start is None else sentence_start
     mentions = []
-    for match in _GRAMMAR.finditer(text, start, end):
+    for match in _matches(text, start, end):
         kind = match.lastgroup
         # Month and weekday names count only when capitalised ("march" and "may" are verbs).
         if any(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from policytrace.extract.lexicon import NUMBER_WORDS
@@ -136,6 +137,56 @@ _NUMBER = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
+
+
+def word_alternation(words: Iterable[str]) -> str:
+    """A regex matching exactly one of the (lower-case) words, written as a trie.
+
+    Python's `re` tries the branches of "one|two|three" one after another; the trie
+    "(?:one|t(?:hree|wo))" fails after one character at most positions.
+    """
+    tree: dict[str, dict] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def branch(node: dict[str, dict]) -> str:
+        alternatives = [re.escape(char) + branch(child) for char, child in sorted(node.items()) if char]
+        if not alternatives:
+            return ""
+        body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+        return "(?:" + body + ")?" if "" in node else body
+
+    return branch(tree)
+
+
+# Where a match of _NUMBER can begin: a currency sign, a digit, or (at a word start) the first word
+# of one of its alternatives. A cheap search for these positions replaces trying the whole grammar
+# at every position; the grammar then runs only from them (same matches, same order, as finditer).
+# A number that begins before `end` has its first word end before end + _START_SPAN, so the
+# search for these positions may stop there.
+_START_WORDS = {
+    *("tens", "hundreds", "thousands", "dozens", "half", "a", "one"),
+    *("two", "three", "four", "several", "between", "from"),
+    *_SMALL,
+}
+_NUMBER_START = re.compile(
+    r"[$€₽£\d]|\b" + word_alternation(_START_WORDS) + r"\b", re.IGNORECASE
+)
+_START_SPAN = max(map(len, _START_WORDS)) + 1
+_YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
+_CLOCK = re.compile(r"\d+[:.]\d\d\b")
+_OF = re.compile(r"\s+of\s+")
+# parse_amount's and _unit_after's patterns, compiled once.
+_SIGN = re.compile(r"^[$€₽£]\s?")
+_SCALE_SUFFIX = re.compile(r"\s*(hundred|thousand|million|billion|k|m|bn)$")
+_SCALE_ONLY = re.compile(r"\s*(hundred|thousand|million|billion)")
+_DIGITS_ONLY = re.compile(_DIGITS)
+_HYPHEN_UNIT = re.compile(r"-(year|month|week|day)(?:-old)?\b", re.IGNORECASE)
+_PERCENT = re.compile(r"\s*(%|per\s*cent|percent)", re.IGNORECASE)
+_OF_PHRASE = re.compile(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", re.IGNORECASE)
 _VAGUE_BOUNDS = {
     "tens of thousands": (20_000, 90_000),
     "hundreds of thousands": (200_000, 900_000),
@@ -168,17 +219,17 @@ class NumberMention:
 def parse_amount(text: str) -> float | None:
     """The value of "50,000", "1.5 million", "twenty-three", "two dozen", "$300"."""
     words = text.lower().replace("–", "-").strip()
-    words = re.sub(r"^[$€₽£]\s?", "", words)
+    words = _SIGN.sub("", words)
     scale = 1.0
-    scale_match = re.search(r"\s*(hundred|thousand|million|billion|k|m|bn)$", words)
-    if scale_match and not re.fullmatch(r"\s*(hundred|thousand|million|billion)", words):
+    scale_match = _SCALE_SUFFIX.search(words)
+    if scale_match and not _SCALE_ONLY.fullmatch(words):
         scale = _SCALES[scale_match.group(1)]
         words = words[: scale_match.start()]
     if words.endswith(" dozen"):
         scale *= 12
         words = words[: -len(" dozen")]
     words = words.strip()
-    if re.fullmatch(_DIGITS, words):
+    if _DIGITS_ONLY.fullmatch(words):
         return float(words.replace(",", "")) * scale
     total = 0
     for part in words.split("-"):
@@ -191,15 +242,13 @@ def parse_amount(text: str) -> float | None:
 def _unit_after(text: str, position: int, limit: int) -> tuple[str | None, int]:
     """What a number counts, read from the words after it; and where that phrase ends."""
     rest = text[position:limit]
-    hyphen = re.match(r"-(year|month|week|day)(?:-old)?\b", rest, re.IGNORECASE)
+    hyphen = _HYPHEN_UNIT.match(rest)
     if hyphen:
         return TIME_UNITS[hyphen.group(1).lower()], position + hyphen.end()
-    percent = re.match(r"\s*(%|per\s*cent|percent)", rest, re.IGNORECASE)
+    percent = _PERCENT.match(rest)
     if percent:
         return "percent", position + percent.end()
-    of_phrase = re.match(
-        r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", rest, re.IGNORECASE
-    )
+    of_phrase = _OF_PHRASE.match(rest)
     if of_phrase:
         rest, position = rest[of_phrase.end() :], position + of_phrase.end()
     words, end = [], position
@@ -284,6 +333,27 @@ def _is_reference(text: str, start: int) -> bool:
     )
 
 
+def _matches(text: str, start: int, end: int, limit: int) -> Iterator[re.Match[str]]:
+    """The matches of _NUMBER in text[:limit] that begin in [start, end), as finditer finds them.
+
+    (`_NUMBER.finditer(text, start, limit)` gave the same matches, but when no number followed
+    it tried the whole grammar at every position up to the end of the sentence.)
+    """
+    search_end = min(limit, end + _START_SPAN)
+    position = start
+    while position < end:
+        candidate = _NUMBER_START.search(text, position, search_end)
+        if candidate is None or candidate.start() >= end:
+            return
+        position = candidate.start()
+        match = _NUMBER.match(text, position, limit)
+        if match is None:
+            position += 1
+            continue
+        yield match
+        position = match.end()  # never empty: every alternative consumes a character
+
+
 def find_numbers(
     text: str,
     start: int,
@@ -300,15 +370,13 @@ def find_numbers(
     mentions = []
     limit = end if limit is None else limit
     first_char = start if sentence_start is None else sentence_start
-    for match in _NUMBER.finditer(text, start, limit):
-        if match.start() >= end:
-            break
-        if any(s <= match.start() < e for s, e in excluded):
+    for match in _matches(text, start, end, limit):
+        if excluded and any(s <= match.start() < e for s, e in excluded):
             continue
         written = match.group(0)
         if (
-            re.fullmatch(r"(?:19|20)\d\d", written)
-            or re.match(r"\d+[:.]\d\d\b", text[match.start() :])
+            _YEAR_LIKE.fullmatch(written)
+            or _CLOCK.match(text, match.start())
             or match.start() > 0
             and text[match.start() - 1] in ":."
         ):
@@ -326,7 +394,7 @@ def find_numbers(
             ]
             unit, phrase_end = _unit_after(text, match.end(), limit)
             if unit is None:
-                of = re.match(r"\s+of\s+", text[match.end() : limit])
+                of = _OF.match(text[match.end() : limit])
                 if of:
                     unit, phrase_end = _unit_after(text, match.end() + of.end(), limit)
             mentions.append(

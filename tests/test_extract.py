@@ -142,6 +142,11 @@ def test_inflection_of_regular_and_irregular_verbs():
     assert {"stops", "stopped", "stopping"} <= set(inflect("stop"))
     assert {"recruits", "recruited", "recruiting"} <= set(inflect("recruit"))
     assert "fought" in inflect("fight")
+    # 1.5: verbs stressed on their last syllable double it too
+    assert {"admitted", "admitting"} <= set(inflect("admit"))
+    assert {"transferred", "committed", "acquitted"} <= {
+        form for verb in ("transfer", "commit", "acquit") for form in inflect(verb)
+    }
 
 
 def test_phrase_index_matches_gaps_and_numbers():
@@ -323,10 +328,91 @@ def test_exit_renewal_and_term_conditions_with_values():
 
 def test_a_negated_condition_is_flagged():
     _, extraction = extract(
-        TOPIC_CONTEXT + "The contract did not guarantee his freedom after six months."
+        TOPIC_CONTEXT + "Officials have not said that pardons ended for the new recruits."
     )
     termination = next(c for c in extraction.conditions if c.condition_type == "termination")
-    assert termination.status == "ended"
+    assert termination.status == "ended" and termination.is_negated
+
+
+def test_a_term_after_a_denied_verb_of_its_clause_is_not_a_condition():
+    # 1.5: the denial reaches a term of service further on in its clause.
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The ministry contract did not guarantee his freedom after six months."
+    )
+    assert not any(
+        c.condition_type == "obligation" and (c.value, c.unit) == (6.0, "month")
+        for c in extraction.conditions
+        if c.policy_key == "storm_v_contracts"
+    )
+    assert not any(c.condition_type == "termination" for c in extraction.conditions)
+
+
+def test_a_term_named_after_instead_of_is_denied():
+    document, extraction = extract(
+        TOPIC_CONTEXT + "Under the new ministry contract, inmates sign for one year "
+        "instead of six months, and instead of a pardon they get conditional release."
+    )
+    storm_v = [c for c in extraction.conditions if c.policy_key == "storm_v_contracts"]
+    terms = {(c.value, c.unit) for c in storm_v if c.condition_type == "obligation"}
+    assert (1.0, "year") in terms and (6.0, "month") not in terms
+    benefits = [
+        document.text[c.evidence.span_start : c.evidence.span_end]
+        for c in storm_v
+        if c.condition_type == "benefit"
+    ]
+    assert benefits == ["conditional release"]
+
+
+def test_a_termination_belongs_to_what_it_ends():
+    # docs/annotation.md 3: "no pardon" ends the pardon deal, even in a paragraph about the
+    # ministry's one-year contracts that replaced it.
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Since the autumn, convicts sign one-year Storm V contracts with the "
+        "ministry. No pardon."
+    )
+    termination = next(c for c in extraction.conditions if c.condition_type == "termination")
+    assert termination.policy_key == "wagner_pardon_for_service"
+
+
+def test_nobody_signed_into_a_unit_any_more_ends_its_recruitment():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Since this autumn, nobody is being signed into Storm Z any more."
+    )
+    termination = next(c for c in extraction.conditions if c.condition_type == "termination")
+    assert termination.policy_key == "storm_z_ministry_recruitment"
+    assert "policy_end" in [e.event_type for e in extraction.events]
+
+
+@pytest.mark.parametrize(
+    ("text", "policy"),
+    [
+        ("Since March, suspects have been able to escape prosecution by enlisting.",
+         "suspect_contracts"),
+        ("Since March, a suspect or a defendant can make a criminal case go away.",
+         "suspect_contracts"),
+        ("Women prisoners are now being recruited as well.", "women_prisoner_recruitment"),
+        ("Olga Petrova said women had been offered contracts as medics.",
+         "women_prisoner_recruitment"),
+    ],
+)
+def test_who_a_policy_is_opened_to_is_an_eligibility_condition(text, policy):
+    _, extraction = extract(TOPIC_CONTEXT + text)
+    assert any(
+        c.condition_type == "eligibility" and c.policy_key == policy
+        for c in extraction.conditions
+    )
+
+
+def test_liability_exemption_and_self_renewing_contracts_are_conditions():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Defendants are exempted from criminal liability after their service. "
+        "Since last year convicts sign one-year contracts that renew themselves.\n\n"
+        "Desertion, alcohol and drugs are banned."
+    )
+    found = {(c.condition_type, c.policy_key) for c in extraction.conditions}
+    assert ("benefit", "suspect_contracts") in found
+    assert ("renewal", "storm_v_contracts") in found
+    assert any(kind == "obligation" for kind, _ in found)
 
 
 def test_off_topic_documents_get_counts_but_no_conditions_or_durations():
@@ -522,8 +608,243 @@ def test_an_event_inside_a_claim_is_kept_and_carries_the_claimant():
 
 def test_a_date_after_the_article_does_not_date_an_event():
     # Published 10 November 2023: a recruitment "in March 2024" has not happened yet.
-    text = TOPIC_CONTEXT + "The ministry will recruit more prisoners in March 2024."
+    text = TOPIC_CONTEXT + "The defence ministry enlists more prisoners in March 2024."
     document, extraction = extract(text)
     later = [e for e in extraction.events
              if "March 2024" in document.text[e.evidence.char_start:e.evidence.char_end]]
     assert later and all(e.date is None for e in later)
+
+
+# --- 1.5.0: events ---------------------------------------------------------------------------------
+def sentence_event_types(text: str) -> list[str]:
+    """The event types of `text` alone (after the topic paragraph)."""
+    document, extraction = extract(TOPIC_CONTEXT + text)
+    start = len(TOPIC_CONTEXT)
+    return [e.event_type for e in extraction.events if e.evidence.char_start >= start]
+
+
+def test_a_name_in_a_gap_of_a_trigger_does_not_cancel_it():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The court ruled that Ivan Sidorov had beaten Pavel Orlov to death."
+    )
+    types = [e.event_type for e in extraction.events]
+    assert "crime" in types and "death" not in types
+
+
+def test_a_trigger_that_only_starts_in_a_name_counts():
+    assert "recruitment" in event_types(
+        "Ivan Sidorov was serving a sentence when Wagner recruiters arrived at his colony."
+    )
+
+
+def test_a_sentence_opening_with_he_gives_its_events_to_the_last_person():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Ivan Sidorov, 41, was sentenced in July.\n\n"
+        "He spent six months at the front, was pardoned and returned to his village."
+    )
+    release = next(e for e in extraction.events if e.event_type == "release")
+    assert actor_keys(extraction, release) == {"Ivan Sidorov"}
+
+
+def test_a_pronoun_later_in_the_sentence_does_not_give_the_last_person():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Ivan Sidorov, 41, was sentenced in July.\n\n"
+        "In September the daughter called: she had been wounded by shrapnel."
+    )
+    assert not any(
+        "Ivan Sidorov" in actor_keys(extraction, e)
+        for e in extraction.events
+        if e.event_type in ("casualties", "death")
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Criminal cases were opened against fighters who came back after being pardoned.",
+        "The lawyer asked the judge so that his client could sign a contract with the ministry.",
+        "The law frees defendants if they sign a contract with the ministry.",
+        "Russian convicts who enlist no longer get pardons, the lawyer said.",
+    ],
+)
+def test_passive_gerunds_modals_conditions_and_relatives_are_background(text):
+    types = sentence_event_types(text)
+    assert "release" not in types and "recruitment" not in types
+
+
+def test_an_act_followed_by_an_ending_verb_is_the_end_of_its_policy():
+    types = sentence_event_types("In the autumn, recruitment into Storm Z reportedly stopped.")
+    assert "policy_end" in types and "recruitment" not in types
+
+
+def test_a_date_before_a_coordinated_clause_does_not_date_it():
+    _, extraction = extract(
+        TOPIC_CONTEXT
+        + "Prigozhin went on to lead a mutiny in June and was killed in a plane crash in August."
+    )
+    death = next(e for e in extraction.events if e.event_type == "death")
+    assert death.date.start == date(2023, 8, 1)
+
+
+def test_an_assessment_is_a_statement():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The Institute for the Study of War assesses that the Kremlin "
+        "ended pardons."
+    )
+    statement = next(e for e in extraction.events if e.event_type == "statement")
+    assert statement.claimant_key == "reg:institute_for_the_study_of_war"
+
+
+def test_an_indirect_question_is_not_an_event():
+    types = sentence_event_types(
+        "Nobody outside the government knows how many prisoners have been sent to the front."
+    )
+    assert "combat" not in types
+    types = sentence_event_types("Families are not told whether the killers have been released.")
+    assert "release" not in types
+
+
+def test_a_gerund_after_on_is_background():
+    types = sentence_event_types(
+        "The officials who sign off on sending prisoners to the front are named in the report."
+    )
+    assert "combat" not in types
+
+
+def test_gone_home_is_a_release_and_a_rule_extended_a_policy_change():
+    assert "release" in sentence_event_types(
+        "Anna Petrova, a lawyer, said the first group had gone home."
+    )
+    assert "policy_change" in sentence_event_types(
+        "In the autumn the rule has been extended to defendants whose cases reached court."
+    )
+
+
+def test_an_institution_and_its_spokesperson_retelling_one_statement_are_one_event():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "The Kremlin on Tuesday confirmed that the pardons are secret. "
+        "Kremlin spokesman Dmitry Peskov told reporters that the decrees are not published."
+    )
+    statements = [e for e in extraction.events if e.event_type == "statement"]
+    assert len(statements) == 1
+    assert {"Kremlin", "Dmitry Peskov"} <= actor_keys(extraction, statements[0])
+
+
+def test_two_people_in_consecutive_sentences_make_two_statements():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Anna Petrova, a lawyer, said the pardons are secret. "
+        "Ivan Sidorov, a judge, told reporters that Anna Petrova was wrong."
+    )
+    assert len([e for e in extraction.events if e.event_type == "statement"]) == 2
+
+
+def test_giving_a_figure_is_a_statement():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "In October the deputy justice minister, Vsevolod Vukolov, gave a "
+        "figure of about 266,000."
+    )
+    statement = next(e for e in extraction.events if e.event_type == "statement")
+    assert statement.claimant_key == "reg:vsevolod_vukolov"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "policy"),
+    [
+        ("In the autumn lawmakers extended the option to defendants at any stage of a trial.",
+         "eligibility", "suspect_contracts"),
+        ("The pardon decrees are not published.", "approval", "wagner_pardon_for_service"),
+        ("A Storm V recruit was sent back because a medical commission did not classify the "
+         "wound as severe.", "approval", "storm_v_contracts"),
+        ("Their Storm V contracts run until the end of the war unless they are seriously "
+         "wounded.", "exit", "storm_v_contracts"),
+        ("Their Storm V contracts run until the end of the war.", "obligation",
+         "storm_v_contracts"),
+    ],
+)
+def test_widened_eligibility_approvals_and_open_ended_terms(text, kind, policy):
+    _, extraction = extract(TOPIC_CONTEXT + text)
+    assert any(
+        c.condition_type == kind and c.policy_key == policy for c in extraction.conditions
+    )
+
+
+def test_a_term_named_with_what_it_earns_is_an_obligation():
+    _, extraction = extract(TOPIC_CONTEXT.replace("after six months", "soon") + (
+        "Lawyer Anna Petrova summed up the Wagner deal: six months, then a pardon and home."
+    ))
+    assert any(
+        c.condition_type == "obligation" and (c.value, c.unit) == (6.0, "month")
+        for c in extraction.conditions
+    )
+
+
+def test_the_rest_of_a_prison_sentence_is_not_a_term_of_service():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "Her son signed a Storm V contract with seven years of a ten-year "
+        "sentence still to serve."
+    )
+    assert not any(c.value == 7.0 for c in extraction.conditions)
+
+
+def test_an_ending_of_another_event_is_not_the_end_of_a_policy():
+    types = sentence_event_types("The uprising ended within a day under a deal.")
+    assert "policy_end" not in types
+
+
+@pytest.mark.parametrize(
+    ("text", "absent"),
+    [
+        ("The mothers asked the president to let the men come home.", "release"),
+        ("Western officials put the number of convicts fighting for Wagner at 40,000.",
+         "combat"),
+        ("The prison service said it had no information about recruitment in its colonies.",
+         "recruitment"),
+    ],
+)
+def test_requests_participles_and_topics_of_information_are_not_events(text, absent):
+    assert absent not in sentence_event_types(text)
+
+
+def test_what_follows_that_is_not_the_speaker():
+    _, extraction = extract(
+        TOPIC_CONTEXT + "In reports published last week, the outlets IStories and Mediazona, "
+        "working separately, found that convicts no longer receive pardons."
+    )
+    statement = next(e for e in extraction.events if e.event_type == "statement")
+    assert statement.claimant_key in {"reg:istories", "reg:mediazona"}
+    assert "Russian prisoners" not in {c.name for c in extraction.cited_sources}
+
+
+def test_what_a_denied_cue_reports_is_not_an_event():
+    types = sentence_event_types(
+        "Oleg Shatunov, a prison official, did not confirm that pardons had stopped."
+    )
+    assert "policy_end" not in types and "statement" not in types
+
+
+def test_a_takeover_of_recruitment_starts_a_policy():
+    # docs/annotation.md 2.3: "X took over prison recruitment" is X's policy_start
+    types = sentence_event_types("The defence ministry has since taken over the recruitment of inmates.")
+    assert "policy_start" in types and "recruitment" not in types
+
+
+def test_restrictive_relatives_are_background_and_non_restrictive_ones_are_events():
+    # docs/annotation.md 2.1: "a convict who was pardoned" identifies him; ", who was released
+    # in the summer," tells an occurrence of its own
+    assert "release" not in sentence_event_types(
+        "A court sentenced a former convict who was pardoned in the spring."
+    )
+    assert "release" in sentence_event_types(
+        "Anna Petrova, who was released in the summer, described the colony."
+    )
+
+
+def test_each_outlet_of_a_coordinated_subject_has_its_own_statement():
+    # docs/annotation.md 2.2: "IStories, BBC Russian and Mediazona reported" is three statements
+    _, extraction = extract(
+        TOPIC_CONTEXT + "In reports published last week, the independent outlets IStories, "
+        "the BBC and Mediazona, working separately, found that convicts no longer receive pardons."
+    )
+    statements = [e for e in extraction.events if e.event_type == "statement"]
+    assert sorted(e.claimant_key for e in statements) == ["reg:bbc", "reg:istories", "reg:mediazona"]
+    assert {"IStories", "BBC", "Mediazona"} <= {c.name for c in extraction.cited_sources}

@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.4.1"
+EXTRACTOR_VERSION = "1.5.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
@@ -74,6 +74,22 @@ _POLICY_OWNER_TYPES = {
     "court_or_prosecutor",
 }
 _PRONOUNS = {"he", "she", "him", "her"}
+_SUBJECT_PRONOUNS = {"he", "she"}  # a sentence opening with these speaks of the last person
+_GERUND_AUXILIARIES = {"being", "having", "been"}  # "after being pardoned", "having been freed"
+# Who reports on their own when named together: "IStories, BBC Russian and Mediazona found".
+_REPORTER_TYPES = {"media_outlet", "ngo_or_research"}
+_COORDINATORS = {",", "and", "&", "the", "as", "well"}
+_SUBJECT_GAP = 6  # words between a coordinated subject and its speech verb
+# Words ending in "s" that are no plural noun ("convicts fighting" vs "is fighting").
+_NOT_PLURAL = {"is", "was", "has", "does", "keeps", "continues", "starts", "begins", "goes",
+               "comes", "stops", "always", "perhaps", "this", "its", "his", "hers", "us", "as"}
+_VOICE_REACH = 1  # sentences apart at most: an institution's and its spokesperson's words
+_QUESTION_REACH = 8  # words between "how many" / "whether" and the trigger it asks about
+_IMPLIED_REACH = 2  # sentences of the paragraph searched back for a policy event's actors
+_ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
+_DENIAL_REACH = 7  # words between a denied verb and the term of service it denies
+# Casualty words that name no death: "she had been wounded" stays a casualty, not a death.
+_NOT_DEADLY = {"wounded", "injured", "hurt"}
 # Policies are often the grammatical subject ("The pardon was replaced ..."): who acts on them is
 # named in the sentence before.
 _IMPLIED_ACTOR_TYPES = {"policy_start", "policy_change", "policy_end"}
@@ -118,6 +134,8 @@ _COMPARED = re.compile(
 # "two reasons", "five other relatives"); annotators list them only when they count people held,
 # recruited or killed, time, money or cases.
 _SIDE_COUNT_LIMIT = 10
+# Between a date and a later trigger: a coordinated clause starts ("..., and was killed").
+_OTHER_CLAUSE = re.compile(r"\b(?:and|but)\s+(?:was|were|had|has|have|then|later)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
 
 
@@ -163,6 +181,7 @@ class DocumentExtractor:
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
         self._main_policy: Policy | None = None
         self._event_policies: list[str | None] = []  # per event: the policy its sentence is about
+        self._actor_types: dict[str, str] = {}
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
@@ -201,7 +220,7 @@ class DocumentExtractor:
             result = SentenceFacts(sentence)
             result.claimant = next((a.claimant for a in attributions if a.claimant), None)
             self._sentence_events(
-                sentence, by_label, sentence_mentions, resolved, attributions, result
+                sentence, by_label, sentence_mentions, resolved, attributions, result, last_person
             )
             if self.on_topic:
                 self._sentence_conditions(sentence, by_label, numbers, result)
@@ -370,7 +389,12 @@ class DocumentExtractor:
         """The speaker of "X said" / "said X" / '"...," she said'."""
         toks = self.toks
         after = next((m for m in mentions if last <= m.first <= last + 1), None)
-        if after is not None and (
+        # "X, working separately, found that convicts ...": what follows "that" is what was
+        # said, not who said it (it stays the last resort when no speaker is named before).
+        content_after = toks[last - 1].lower_ == "that" or (
+            last < len(toks) and toks[last].lower_ == "that"
+        )
+        if after is not None and not content_after and (
             first == sentence.first or toks[first - 1].text in {",", '"', "”", "’", "'"}
         ):
             return after  # "..., said Denis Korovin"
@@ -442,6 +466,7 @@ class DocumentExtractor:
         dates: list[tuple[DateMention, DateValue]],
         attributions: list[Attribution],
         result: SentenceFacts,
+        last_person: Mention | None = None,
     ) -> None:
         cues = by_label["cue"].get(sentence.index, [])
         triggers = []
@@ -449,6 +474,21 @@ class DocumentExtractor:
             event_type = self._clause_type(event_type, first, cues)
             if event_type is not None:
                 triggers.append((event_type, first, last))
+        # "X did not confirm that pardons had stopped": what a denied cue reports is not news
+        denied_from = min(
+            (
+                a.cue_last
+                for a in attributions
+                if a.verb
+                and any(
+                    label == "negation" and a.cue_first - 3 <= cue_first < a.cue_first
+                    for label, cue_first, _ in cues
+                )
+            ),
+            default=None,
+        )
+        if denied_from is not None:
+            triggers = [t for t in triggers if t[1] < denied_from]
         has_quote = bool(attributions) and any(self.quoted[sentence.first : sentence.last])
         for attribution in attributions:
             # "according to X" attributes the sentence's news; it is X's statement only when
@@ -470,6 +510,14 @@ class DocumentExtractor:
             actors = self._event_actors(first, last, mentions, event_type, attributions)
             if not actors and event_type in _IMPLIED_ACTOR_TYPES:
                 actors = self._implied_actors(sentence)
+            if (
+                event_type != "statement"  # a speaker comes from the attribution cues
+                and last_person is not None
+                and all(key != last_person.key for key, _ in actors)
+                and self._pronoun_subject(sentence, first)
+            ):
+                # "He ... was pardoned and returned", "She complained to the prosecutor"
+                actors = [(last_person.key, "agent"), *actors]
             if not actors:
                 continue
             seen_types.add(event_type)
@@ -504,6 +552,78 @@ class DocumentExtractor:
             self._event_policies.append(
                 self._policy_for(sentence).key if event_type in _POLICY_EVENT_TYPES else None
             )
+            if event_type == "statement":
+                self._co_reporters(record, first, last, mentions, result)
+
+    def _co_reporters(
+        self,
+        record: EventRecord,
+        first: int,
+        last: int,
+        mentions: list[Mention],
+        result: SentenceFacts,
+    ) -> None:
+        """"IStories, BBC Russian and Mediazona reported ...": each outlet or organisation of a
+        coordinated subject reports on its own, so each gets its own statement (docs/annotation.md
+        2.2). The chain is the run of such actors joined only by commas and "and" that ends
+        nearest before the speech verb."""
+        chain: list[Mention] = []
+        for mention in mentions:
+            if mention.last > first or self.quoted[mention.first]:
+                continue
+            if mention.actor_type not in _REPORTER_TYPES:
+                continue
+            if not self.toks[mention.first].text[:1].isupper():
+                chain = []  # "independent outlets": a group noun, not a named reporter
+                continue
+            if chain and chain[-1].last == mention.first:
+                chain[-1] = mention  # "the outlets IStories": the name, not the group noun
+            elif chain and all(
+                self.lowers[p] in _COORDINATORS for p in range(chain[-1].last, mention.first)
+            ):
+                chain.append(mention)
+            else:
+                chain = [mention]
+        if len(chain) < 2 or first - chain[-1].last > _SUBJECT_GAP:
+            return
+        members = {m.key for m in chain}
+        speaker = next((key for key, role in record.actors if role == "claimant"), None)
+        cited = speaker  # the attribution cites its own speaker (`_cite`); the others are cited here
+        if speaker not in members:
+            # "the independent outlets IStories, BBC Russian and Mediazona": the outlets named,
+            # not the phrase that groups them, are the speakers
+            speaker = chain[0].key
+        # a statement lists its speaker, not the co-speakers (docs/annotation.md 2.5)
+        record.claimant_key = speaker
+        record.actors = [(speaker, "claimant")] + [
+            a
+            for a in record.actors
+            if a[0] not in members and a[0] != speaker and a[1] != "claimant"
+        ]
+        for mention in chain:
+            if mention.key != cited:
+                self.extraction.cited_sources.append(
+                    CitedSourceRecord(
+                        name=mention.name, evidence=record.evidence, actor_key=mention.key
+                    )
+                )
+            if mention.key == speaker:
+                continue
+            copy = EventRecord(
+                event_type="statement",
+                trigger=record.trigger,
+                description=record.description,
+                evidence=record.evidence,
+                date=record.date,
+                claimant_key=mention.key,
+                attribution=record.attribution,
+                is_negated=record.is_negated,
+                is_hedged=record.is_hedged,
+                actors=[(mention.key, "claimant")],
+            )
+            result.events.append((len(self.extraction.events), first, last))
+            self.extraction.events.append(copy)
+            self._event_policies.append(None)
 
     def _is_statement(
         self, attribution: Attribution, cues: list[tuple[str, int, int]], has_quote: bool
@@ -538,6 +658,14 @@ class DocumentExtractor:
             window = " ".join(lowers[max(0, first - 4) : first])
             if any(cue in window for cue in self.topic.ended_cues):
                 return "policy_end"  # "were no longer being pardoned"
+            # "recruitment into Storm Z reportedly stopped": the act is the subject of an ending
+            singles, pairs = _split_cues(self.topic.ended_after)
+            for position in range(first + 1, min(len(lowers), first + 1 + _ENDED_AFTER_REACH)):
+                if not self.content[position]:
+                    break
+                word = lowers[position]
+                if word in singles or (word in pairs and lowers[position - 1] in pairs[word]):
+                    return "policy_end"
         if "quoted" in rules and event_type in rules["quoted"][1] and self.quoted[first]:
             return None
         if event_type == "statement" and any(
@@ -549,8 +677,27 @@ class DocumentExtractor:
         if event_type in types and previous in words:
             return None
         words, types = rules.get("gerund", (frozenset(), frozenset()))
-        if event_type in types and lowers[first].endswith("ing") and previous in words:
-            return None
+        if event_type in types and lowers[first].endswith(("ing", "ment")) and previous in words:
+            return None  # "by signing", "information about recruitment"
+        if event_type in types:
+            # "after being pardoned", "after having been released": a passive or perfect gerund
+            position = first - 1
+            while position > 0 and lowers[position] in _GERUND_AUXILIARIES:
+                position -= 1
+            if (
+                position < first - 1
+                and lowers[position + 1] != "been"
+                and lowers[position] in words
+            ):
+                return None
+        if (
+            event_type in ("combat", "release")
+            and lowers[first].endswith("ing")
+            and previous.endswith("s")
+            and previous.isalpha()
+            and previous not in _NOT_PLURAL
+        ):
+            return None  # "convicts fighting for Wagner": a participle describing a group
         words, types = rules.get("modal", (frozenset(), frozenset()))
         if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
             return None
@@ -561,6 +708,19 @@ class DocumentExtractor:
                     break
                 if lowers[position] in words:
                     return None
+        words, types = rules.get("question", (frozenset(), frozenset()))
+        if event_type in types:
+            # "nobody knows how many prisoners have been sent to the front", "whether their
+            # killers have been released": an open question, not something reported as done
+            singles, pairs = _split_cues(words)
+            for position in range(first - 1, max(0, first - _QUESTION_REACH) - 1, -1):
+                if not self.content[position]:
+                    break
+                word = lowers[position]
+                if word in singles or (
+                    word in pairs and position > 0 and lowers[position - 1] in pairs[word]
+                ):
+                    return None
         words, types = rules.get("avoided", (frozenset(), frozenset()))
         if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
             return None
@@ -569,7 +729,9 @@ class DocumentExtractor:
             position = first - 1
             while position > 0 and lowers[position] in self.topic.background_skip:
                 position -= 1
-            if lowers[position] in words:
+            if lowers[position] in words and (position == 0 or lowers[position - 1] != ","):
+                # "prisoners who fought" identifies the prisoners; ", who was released in the
+                # summer," (after a comma) adds an occurrence of its own and stays an event
                 return None
         return event_type
 
@@ -582,12 +744,21 @@ class DocumentExtractor:
             inside.update(range(mention.first, mention.last))
         candidates = []
         for label, first, last in by_label["event"].get(sentence.index, []):
-            if any(position in inside for position in range(first, last)):
+            # A trigger inside an actor's name does not count ("Storm" in "Storm Z"); one that
+            # only starts in a name ("Wagner recruiters arrived") or holds one in a gap of its
+            # phrase ("beaten Vasily Tikhonov to death") does.
+            if first in inside and last - 1 in inside:
                 continue
             before = self.toks[first - 1].lower_ if first > sentence.first else ""
             if before in self.topic.blockers.get(label, ()):
                 continue
             candidates.append((label, first, last))
+        # "The uprising ended within a day": an ending whose subject is another event's word
+        # ends that event, not a policy.
+        event_ends = {last for label, _, last in candidates if label not in _POLICY_EVENT_TYPES}
+        candidates = [
+            c for c in candidates if not (c[0] == "policy_end" and c[1] in event_ends)
+        ]
         # "had stopped recruiting", "ended pardons": the act named after an ending is what ended
         ends = {last for label, _, last in candidates if label == "policy_end"}
         candidates = [
@@ -605,19 +776,31 @@ class DocumentExtractor:
                 kept.append(candidate)
         return kept
 
+    def _pronoun_subject(self, sentence: Sentence, first: int) -> bool:
+        """Whether a sentence opens with "he" / "she" as its subject (outside quotes), so that an
+        event with no actor named is the last person's ("He spent six months at the front, was
+        pardoned and returned home"). A pronoun later in the sentence may stand for a noun of
+        the sentence ("the daughter called: she had been wounded"), so it does not count."""
+        start = sentence.first
+        while start < first and not self.content[start]:
+            start += 1
+        return self.lowers[start] in _SUBJECT_PRONOUNS and not self.quoted[start]
+
     def _implied_actors(self, sentence: Sentence) -> list[tuple[str, str]]:
         """Actors of a policy sentence in the passive ("The pardon was replaced by conditional
-        release."): those of the sentence before it in the same paragraph, who set the scene."""
-        if sentence.index == 0:
-            return []
-        before = self.sentences[sentence.index - 1]
-        if before.paragraph != sentence.paragraph:
-            return []
+        release."): those of the nearest sentence before it in the same paragraph (at most two
+        back, since 1.5) that names any, who set the scene."""
         actors: list[tuple[str, str]] = []
-        for mention in self.mentions_by_sentence.get(before.index, []):
-            if self.quoted[mention.first] or any(mention.key == key for key, _ in actors):
-                continue
-            actors.append((mention.key, "agent"))
+        for index in range(sentence.index - 1, max(-1, sentence.index - 1 - _IMPLIED_REACH), -1):
+            before = self.sentences[index]
+            if before.paragraph != sentence.paragraph:
+                break
+            for mention in self.mentions_by_sentence.get(before.index, []):
+                if self.quoted[mention.first] or any(mention.key == key for key, _ in actors):
+                    continue
+                actors.append((mention.key, "agent"))
+            if actors:
+                break  # the nearest sentence that names someone sets the scene
         return actors
 
     def _refine_type(self, event_type: str, first: int, last: int, mentions: list[Mention]) -> str:
@@ -634,6 +817,7 @@ class DocumentExtractor:
             return "casualties"
         if (
             event_type == "casualties"
+            and self.lowers[first] not in _NOT_DEADLY
             and has_person
             and not any(m.actor_type == "population_group" for m in near)
         ):
@@ -683,10 +867,33 @@ class DocumentExtractor:
             if said and mention.start >= end and mention.start - end > _SAID_DATE_REACH:
                 continue
             distance = mention.start - end if mention.start >= end else start - mention.end
+            if mention.start < start and _OTHER_CLAUSE.search(self.text, mention.end, end):
+                # "led a mutiny in June and was killed in a plane crash in August": a date
+                # before "and" + a new verb dates the clause before, not this one
+                distance += _DATE_REACH
             if best_distance is None or distance < best_distance:
                 best, best_distance = value, distance
         # Far-away dates belong to another clause ("men who left last summer ... come home").
         return best if best_distance is not None and best_distance <= _DATE_REACH else None
+
+    def _same_voice(self, first: EventRecord, later: EventRecord) -> bool:
+        """Whether a statement retells the one just before it in the voice of its speaker's
+        institution or spokesperson ("The Kremlin confirmed ... Kremlin spokesman Dmitry Peskov
+        told reporters ..."): the later statement names the first one's speaker among its own
+        actors, or the other way round, a sentence or two later."""
+        if first.event_type != "statement":
+            return False
+        if not 0 < later.evidence.sentence_index - first.evidence.sentence_index <= _VOICE_REACH:
+            return False
+        main_first, main_later = _main_actor(first), _main_actor(later)
+        if main_first is None or main_later is None or main_first == main_later:
+            return False
+        types = self._actor_types
+        if (types.get(main_first) == "person") == (types.get(main_later) == "person"):
+            return False  # a person and an institution, not two people or two bodies
+        first_keys = {key for key, _ in first.actors}
+        later_keys = {key for key, _ in later.actors}
+        return main_first in later_keys or main_later in first_keys
 
     def _merge_events(self) -> None:
         """One row per event: later mentions of the same event (type, main actor, date) are dropped.
@@ -697,6 +904,7 @@ class DocumentExtractor:
         its claimant) join the first mention's.
         """
         types = {a.key: a.actor_type for a in self.extraction.actors}
+        self._actor_types = types
         kept: list[EventRecord] = []
         kept_policies: list[str | None] = []
         remap: dict[int, int] = {}
@@ -711,7 +919,11 @@ class DocumentExtractor:
             for kept_index, other in enumerate(kept):
                 if other.event_type != event.event_type or not _compatible(other.date, event.date):
                     continue
-                if _main_actor(other) == main or (repeat and kept_policies[kept_index] == policy):
+                if (
+                    _main_actor(other) == main
+                    or (repeat and kept_policies[kept_index] == policy)
+                    or self._same_voice(other, event)
+                ):
                     target = kept_index
                     break
             if target is None:
@@ -757,12 +969,24 @@ class DocumentExtractor:
             negated = any(
                 label == "negation" and first - 3 <= cue_first < first
                 for label, cue_first, _ in cues
+            ) or (
+                # "did not guarantee his freedom after six months": a term after a denied verb
+                # of its own clause is denied too
+                rule.takes_duration
+                and any(
+                    label == "negation"
+                    and first - _DENIAL_REACH <= cue_first < first
+                    and all(self.content[p] for p in range(cue_first, first))
+                    for label, cue_first, _ in cues
+                )
             )
             if negated and rule.condition_type != "termination":
                 # "did not guarantee his freedom", "for a year, not six months": a term denied
                 # is not a term of the policy (a denied pardon is the termination rule's job).
                 continue
-            policy = self._policy_for(sentence)
+            policy = self._policy_for(
+                sentence, (first, last) if rule.condition_type == "termination" else None
+            )
             if self._seen_condition(policy.key, rule, value, unit):
                 continue
             sentence_text = self.text[sentence.start : sentence.end]
@@ -817,9 +1041,18 @@ class DocumentExtractor:
                 return number
         return None
 
-    def _policy_for(self, sentence: Sentence) -> Policy:
-        """The policy whose cue words the sentence (or its paragraph, or the document) uses most."""
-        found = self._policy_by_cues(sentence.first, sentence.last)
+    def _policy_for(self, sentence: Sentence, term: tuple[int, int] | None = None) -> Policy:
+        """The policy whose cue words the sentence (or its paragraph, or the document) uses most.
+
+        A termination belongs to what it ends: the cue words of the term itself decide first
+        ("convicts no longer receive pardons" ends the pardon deal, "nobody is signed into
+        Storm Z any more" ends Storm Z; docs/annotation.md 3), then the sentence around it.
+        """
+        found = None
+        if term is not None:
+            found = self._policy_by_cues(*term)
+        if found is None:
+            found = self._policy_by_cues(sentence.first, sentence.last)
         if found is not None:
             return found
         earlier = sentence.index
@@ -935,6 +1168,23 @@ class DocumentExtractor:
         return None
 
 
+_SPLIT_CUES: dict[frozenset[str], tuple[frozenset[str], dict[str, set[str]]]] = {}
+
+
+def _split_cues(words: frozenset[str]) -> tuple[frozenset[str], dict[str, set[str]]]:
+    """One-word cues, and two-word cues as {second word: first words} (computed once)."""
+    found = _SPLIT_CUES.get(words)
+    if found is None:
+        pairs: dict[str, set[str]] = {}
+        for cue in words:
+            parts = cue.split()
+            if len(parts) == 2:
+                pairs.setdefault(parts[1], set()).add(parts[0])
+        found = (frozenset(w for w in words if " " not in w), pairs)
+        _SPLIT_CUES[words] = found
+    return found
+
+
 def _quoted_tokens(tokens: list[Tok]) -> list[bool]:
     """For each token, whether it stands inside quotation marks (reset at each paragraph)."""
     inside, flags = False, []
@@ -1000,7 +1250,8 @@ def _is_sentence_length(text: str, number: NumberMention) -> bool:
     return (
         bool(
             re.match(
-                r"\s*(of (his|her|their) (sentence|term)|left to serve|sentence|-old|old\b|"
+                r"\s*(of (his|her|their|a|an|the) ([\w-]+ )?(sentence|term)|left to serve|"
+                r"sentence|-old|old\b|"
                 r"in prison|behind bars|ago)",
                 after,
             )

@@ -36,6 +36,12 @@ _IRREGULAR = {
     "hold": ["held"],
 }
 _VOWELS = set("aeiou")
+# Verbs of two or more syllables stressed on the last one double it too (admit -> admitted).
+_DOUBLING = {
+    "acquit", "admit", "commit", "compel", "control", "deter", "enrol", "equip", "expel",
+    "incur", "occur", "omit", "patrol", "permit", "prefer", "propel", "refer", "regret",
+    "submit", "transfer", "transmit", "rebel", "remit", "repel", "allot", "abet", "confer",
+}
 NUMBER_WORDS = {
     "a": 1,
     "an": 1,
@@ -78,7 +84,7 @@ def inflect(verb: str) -> list[str]:
         forms += [verb + "s", verb + "d", verb[:-1] + "ing"]
     elif verb.endswith("y") and len(verb) > 2 and verb[-2] not in _VOWELS:
         forms += [verb[:-1] + "ies", verb[:-1] + "ied", verb + "ing"]
-    elif re.fullmatch(r"[^aeiou]*[aeiou][bdgmnprt]", verb):
+    elif re.fullmatch(r"[^aeiou]*[aeiou][bdgmnprt]", verb) or verb in _DOUBLING:
         # One-syllable consonant-vowel-consonant verbs double the last letter (stop -> stopped).
         forms += [verb + "s", verb + verb[-1] + "ed", verb + verb[-1] + "ing"]
     elif verb.endswith(("s", "sh", "ch", "x", "z")):
@@ -99,6 +105,15 @@ def _word_alternatives(word: str) -> list[str]:
 
 
 _NUMBER = re.compile(r"^(\d[\d,.]*|" + "|".join(NUMBER_WORDS) + ")$")
+_DIGITS = re.compile(r"\d[\d,.]*$")
+
+
+def _is_number(word: str) -> bool:
+    """Whether a token is a number (digits or a number word): `_NUMBER` without a regex call
+    for every token."""
+    if word in NUMBER_WORDS:
+        return True
+    return word[:1].isdigit() and _DIGITS.match(word) is not None
 
 
 @dataclass(frozen=True)
@@ -146,6 +161,9 @@ class PhraseIndex:
     def __init__(self) -> None:
         self._by_first: dict[str, list[tuple[Hashable, list[Element]]]] = {}
         self._number_first: list[tuple[Hashable, list[Element]]] = []
+        # Number-first phrases whose second element is a word, by that word ("# months"):
+        # tried only where the next token is one of them.
+        self._number_then: dict[str, list[tuple[Hashable, list[Element]]]] = {}
 
     def add(self, label: Hashable, phrases: list[str]) -> None:
         """Add phrases of the lexicon syntax under a label."""
@@ -156,7 +174,11 @@ class PhraseIndex:
                 for word in first.words:
                     self._by_first.setdefault(word, []).append((label, elements))
             elif first.kind == "number":
-                self._number_first.append((label, elements))
+                if len(elements) > 1 and elements[1].kind == "word":
+                    for word in elements[1].words:
+                        self._number_then.setdefault(word, []).append((label, elements))
+                else:
+                    self._number_first.append((label, elements))
             else:
                 raise ValueError(f"a phrase must start with a word or a number: {phrase!r}")
 
@@ -164,10 +186,17 @@ class PhraseIndex:
         """(label, first token, end token) of every phrase occurrence, the shortest per start."""
         found: dict[tuple[Hashable, int], int] = {}
         count = len(lowers)
+        numbered = bool(self._number_first or self._number_then)
         for position, word in enumerate(lowers):
             candidates = self._by_first.get(word, ())
-            if self._number_first and _NUMBER.match(word):
-                candidates = [*candidates, *self._number_first]
+            if numbered and _is_number(word):
+                then = (
+                    self._number_then.get(lowers[position + 1], ())
+                    if position + 1 < count
+                    else ()
+                )
+                if self._number_first or then:
+                    candidates = [*candidates, *self._number_first, *then]
             for label, elements in candidates:
                 end = _match(elements, 1, position + 1, lowers, content, count)
                 if end is not None and (
@@ -208,7 +237,7 @@ def _match(
     if kind in ("word", "optional"):
         ok = word in element.words
     elif kind == "number":
-        ok = _NUMBER.match(word) is not None
+        ok = _is_number(word)
     else:  # content
         ok = content[position]
     return _match(elements, k + 1, position + 1, lowers, content, count) if ok else None

@@ -79,6 +79,7 @@ class CompiledTopic:
     counted_units: frozenset[str] = frozenset()
     policy_cues: dict[str, tuple[int, ...]] = field(default_factory=dict)  # word -> policy indexes
     ended_cues: frozenset[str] = frozenset()
+    ended_after: frozenset[str] = frozenset()
     non_statements: frozenset[str] = frozenset()
 
 
@@ -227,6 +228,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         counted_units=frozenset(w.lower() for w in words.get("counted_units", [])),
         group_subject_verbs=frozenset(w.lower() for w in words.get("group_subject_verbs", [])),
         ended_cues=frozenset(w.lower() for w in event_lexicon.get("ended", [])),
+        ended_after=frozenset(w.lower() for w in event_lexicon.get("ended_after", [])),
         non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
     )
 
@@ -240,3 +242,4 @@ def compiled_topic(topic: Topic) -> CompiledTopic:
     if compiled is None:
         compiled = _CACHE[topic.fingerprint] = compile_topic(topic)
     return compiled
+

@@ -293,6 +293,7 @@ class ActorFinder:
     mentions: list[Mention] = field(default_factory=list)
     _name_tokens: list[bool] | None = None
     heads: dict[str, set[str]] = field(default_factory=dict)  # actor key -> head nouns
+    _body_nouns: list[int] = field(default_factory=list)  # positions of "ministry", "club", ...
 
     def find(self) -> list[Mention]:
         """All actor mentions of the document, in text order, without overlaps."""
@@ -311,6 +312,7 @@ class ActorFinder:
         self.mentions.sort(key=lambda m: m.first)
         self._resolve_short_names(taken)
         self._resolve_role_references(taken)
+        self._definite_speakers(taken)
         self.mentions.sort(key=lambda m: m.first)
         return self.mentions
 
@@ -456,6 +458,7 @@ class ActorFinder:
                         and any(t.lower_ in heads for t in toks[start:end])
                         or toks[end].text in ("'", "’", "'s")
                         and toks[end + 1].lower_ in heads
+                        or toks[end].text == "&"  # "Pellow & Grant": one firm's name
                     )
                 ):
                     end += 1
@@ -486,6 +489,9 @@ class ActorFinder:
             return appositive_type
         if before in topic.person_titles or before in ("named", "called"):
             person_evidence = True
+        if after[:1] == [","] and len(after) >= 3 and after[2] == ",":
+            if after[1].isdigit() and 10 <= int(after[1]) <= 99:
+                person_evidence = True  # "Oleg, 41, who ...": a name with its age
         if before == "," and first >= 2 and toks[first - 2].lower_ in _KIN:
             person_evidence = True  # "Tatiana Orlova's husband, Sergei,"
         if after[:2] == ["'s", *after[1:2]] and len(after) > 1 and after[1] in _KIN:
@@ -530,6 +536,7 @@ class ActorFinder:
     def _lowercase_groups(self) -> list[Mention]:
         """Groups named by origin and role: "Ukrainian officials", "Russia's independent media"."""
         toks, topic = self.toks, self.topic
+        org_nouns, lower_heads = topic.organisation_nouns, topic.lower_heads
         mentions = []
         count = len(toks)
         position = 0
@@ -546,10 +553,13 @@ class ActorFinder:
             ):
                 adjective, step = topic.demonym_to_country[lower], 2
             if adjective is None:
-                if lower in topic.group_heads and self._is_group_subject(position):
-                    mentions.append(
-                        self._group(position, position + 1, [lower], topic.group_heads[lower])
-                    )
+                if lower in lower_heads:
+                    if lower in org_nouns:
+                        self._body_nouns.append(position)  # for `_definite_speakers`
+                    if lower in topic.group_heads and self._is_group_subject(position):
+                        mentions.append(
+                            self._group(position, position + 1, [lower], topic.group_heads[lower])
+                        )
                 position += 1
                 continue
             if step == 1 and token.text[:1].isupper():
@@ -586,7 +596,8 @@ class ActorFinder:
             toks[position - 1].is_punct
             or toks[position - 1].is_space
             or toks[position - 1].lower_ in ("and", "the", "but", "when", "as", "that")
-        ):
+            or (len(toks[position - 1].text) == 4 and toks[position - 1].text.isdigit())
+        ):  # "By December 2023 reporters had counted": a clause after a year
             return False
         cursor = position + 1
         while cursor < len(toks) and toks[cursor].lower_ in ("had", "have", "has", "also", "already"):
@@ -672,6 +683,75 @@ class ActorFinder:
             for index in range(mention.first, mention.last):
                 taken[index] = True
         self.mentions.extend(new)
+
+    def _definite_speakers(self, taken: list[bool]) -> None:
+        """A body named only by a definite description that speaks: "the emergencies ministry
+        said", "according to the local municipality", "Russia's civil aviation authority said".
+        With no earlier name to point to, the noun phrase itself is the actor (unregistered)."""
+        toks, topic = self.toks, self.topic
+        count = len(toks)
+        verbs = topic.group_subject_verbs
+        for position in self._body_nouns:
+            token = toks[position]
+            actor_type = topic.organisation_nouns.get(token.lower_)
+            if actor_type is None or taken[position] or token.text != token.lower_:
+                continue
+            if actor_type not in _SPEAKER_BODY_TYPES:
+                continue
+            # speaker context: a speech verb right after, or a source cue right before
+            cursor = position + 1
+            while cursor < count and toks[cursor].lower_ in ("had", "has", "have", "also"):
+                cursor += 1
+            speaks = cursor < count and toks[cursor].lower_ in verbs
+            start = position
+            while (
+                start > 0
+                and position - start < 3
+                and toks[start - 1].is_alpha
+                and toks[start - 1].text == toks[start - 1].lower_
+                and toks[start - 1].lower_ not in _DETERMINERS
+                and not taken[start - 1]
+            ):
+                start -= 1
+            possessive = start >= 2 and toks[start - 1].lower_ == "'s"
+            if possessive and not toks[start - 2].text[:1].isupper():
+                # "the city's port authority": a lower-case owner is no part of the name
+                if start < 3 or toks[start - 3].lower_ != "the" or taken[start - 2]:
+                    continue
+                possessive, determiner = False, start - 3
+            elif possessive:
+                determiner = start - 2
+            elif start > 0 and toks[start - 1].lower_ == "the" and not taken[start - 1]:
+                determiner = start - 1
+            else:
+                continue
+            before = " ".join(t.lower_ for t in toks[max(0, determiner - 3) : determiner])
+            if not speaks and not before.endswith(("according to", "reported by", "said")):
+                continue
+            first = determiner if possessive else start
+            if possessive and taken[determiner]:
+                # "Russia's civil aviation authority": the state is part of the body's name
+                owner = [m for m in self.mentions if m.first <= determiner < m.last]
+                if any(m.last - m.first > 1 or m.actor_type != "state" for m in owner):
+                    continue
+                self.mentions = [m for m in self.mentions if m not in owner]
+            name = span_text(self.text, toks, first, position + 1)
+            mention = Mention(
+                first,
+                position + 1,
+                f"txt:{actor_type}:{normalise_name(name)}",
+                name,
+                actor_type,
+                False,
+                kind="name",
+            )
+            for index in range(first, position + 1):
+                taken[index] = True
+            self.mentions.append(mention)
+
+
+_DETERMINERS = {"the", "a", "an", "its", "his", "her", "their", "this", "that", "and", "or", "of"}
+_SPEAKER_BODY_TYPES = {"government_body", "court_or_prosecutor", "other"}
 
 
 def _mention(first: int, last: int, actor: KnownActor, kind: str) -> Mention:

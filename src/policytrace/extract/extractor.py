@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.5.0"
+EXTRACTOR_VERSION = "1.6.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
@@ -75,7 +75,13 @@ _POLICY_OWNER_TYPES = {
 }
 _PRONOUNS = {"he", "she", "him", "her"}
 _SUBJECT_PRONOUNS = {"he", "she"}  # a sentence opening with these speaks of the last person
+_REDUCED_RELATIVE_NEXT = {"since", "after", "before", "during", "from", "in", "into", "by"}
+_TOPIC_PREPOSITIONS = {"of", "on", "about", "for"}
 _GERUND_AUXILIARIES = {"being", "having", "been"}  # "after being pardoned", "having been freed"
+# "according to the emergencies ministry": a body or outlet reporting on its own makes a statement
+# even when the sentence tells the news it reports (docs/annotation.md 2.2)
+_SOURCE_BODY_TYPES = {"government_body", "media_outlet", "ngo_or_research"}
+_SOURCE_LIST_WORDS = {",", "and", "including", "the"}  # "cited by rights groups, including X"
 # Who reports on their own when named together: "IStories, BBC Russian and Mediazona found".
 _REPORTER_TYPES = {"media_outlet", "ngo_or_research"}
 _COORDINATORS = {",", "and", "&", "the", "as", "well"}
@@ -94,6 +100,8 @@ _NOT_DEADLY = {"wounded", "injured", "hurt"}
 # named in the sentence before.
 _IMPLIED_ACTOR_TYPES = {"policy_start", "policy_change", "policy_end"}
 _GROUP_PRONOUNS = {"they", "it"}
+# Before a speech verb, these mark another occasion of the same speaker ("he later said").
+_OCCASION_ADVERBS = {"later", "earlier", "previously", "again", "subsequently"}
 # Words between a pronoun and its speech verb: "he later said", "she has also claimed".
 _SPEAKER_ADVERBS = {"later", "also", "then", "has", "had", "have", "once", "again", "earlier",
                     "previously", "publicly", "repeatedly", "recently", "since", "already"}
@@ -135,7 +143,9 @@ _COMPARED = re.compile(
 # recruited or killed, time, money or cases.
 _SIDE_COUNT_LIMIT = 10
 # Between a date and a later trigger: a coordinated clause starts ("..., and was killed").
-_OTHER_CLAUSE = re.compile(r"\b(?:and|but)\s+(?:was|were|had|has|have|then|later)\b", re.IGNORECASE)
+_OTHER_CLAUSE = re.compile(
+    r",\s*(?:and|but)\s|\b(?:and|but)\s+(?:was|were|had|has|have|then|later)\b", re.IGNORECASE
+)
 _CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
 
 
@@ -181,6 +191,7 @@ class DocumentExtractor:
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
         self._main_policy: Policy | None = None
         self._event_policies: list[str | None] = []  # per event: the policy its sentence is about
+        self._new_occasion: list[bool] = []  # per event: a statement that marks its own occasion
         self._actor_types: dict[str, str] = {}
 
     def run(self) -> Extraction:
@@ -199,6 +210,8 @@ class DocumentExtractor:
         previous_date: DateValue | None = None
         last_person: Mention | None = None
         last_actor: Mention | None = None
+        last_speaker: Mention | None = None
+        last_speaker_sentence = last_person_sentence = -1
         for sentence in self.sentences:
             sentence_mentions = self.mentions_by_sentence.get(sentence.index, [])
             date_anchors, number_anchors = self._anchors(sentence)
@@ -214,9 +227,23 @@ class DocumentExtractor:
                 if value is not None:
                     resolved.append((mention, value))
                     previous_date = value
-            attributions = self._attributions(
-                sentence, by_label, sentence_mentions, last_person, last_actor
+            # '"...," he added' after "Peskov said the decrees are signed by Putin": the pronoun
+            # speaker is the person who spoke in that sentence, not the person spoken about
+            speaking = (
+                last_speaker
+                if last_speaker is not None
+                and last_person is not None
+                and last_speaker_sentence == last_person_sentence
+                and sentence.index - last_speaker_sentence <= 2
+                else last_person
             )
+            attributions = self._attributions(
+                sentence, by_label, sentence_mentions, speaking, last_actor
+            )
+            for attribution in attributions:
+                claimant = attribution.claimant
+                if attribution.verb and claimant is not None and claimant.actor_type == "person":
+                    last_speaker, last_speaker_sentence = claimant, sentence.index
             result = SentenceFacts(sentence)
             result.claimant = next((a.claimant for a in attributions if a.claimant), None)
             self._sentence_events(
@@ -232,7 +259,7 @@ class DocumentExtractor:
                     continue  # "the president" inside a quote is not who "he said" refers to
                 last_actor = mention
                 if mention.actor_type == "person":
-                    last_person = mention
+                    last_person, last_person_sentence = mention, sentence.index
         self._merge_events()
         return self.extraction
 
@@ -369,6 +396,25 @@ class DocumentExtractor:
                 name = None if claimant else self._noun_phrase_after(last, sentence.last)
                 if claimant or name:
                     found.append(Attribution(first, last, phrase, claimant, name, verb=False))
+                # "according to relatives and Ukrainian officials": each source of a coordinated
+                # list is cited, and a body among them reports on its own
+                while claimant is not None:
+                    claimant = next(
+                        (
+                            m
+                            for m in mentions
+                            if 0 < m.first - claimant.last <= 3
+                            and all(
+                                self.lowers[p] in _SOURCE_LIST_WORDS
+                                for p in range(claimant.last, m.first)
+                            )
+                        ),
+                        None,
+                    )
+                    if claimant is not None:
+                        found.append(
+                            Attribution(first, last, phrase, claimant, None, verb=False)
+                        )
                 continue
             claimant = self._speaker(first, last, sentence, mentions, last_person, last_actor)
             if claimant is not None:
@@ -398,6 +444,15 @@ class DocumentExtractor:
             first == sentence.first or toks[first - 1].text in {",", '"', "”", "’", "'"}
         ):
             return after  # "..., said Denis Korovin"
+        if first - 1 > sentence.first and toks[first - 1].lower_ in ("they", "he", "she") and (
+            toks[first - 2].lower_ in ("what", "as", "which", "whom")
+        ):
+            # "after what they say was promised", "as they say": the pronoun right before the
+            # verb is its subject, not a name further back in the sentence
+            pronoun = toks[first - 1].lower_
+            if pronoun in _PRONOUNS:
+                return last_person
+            return None
         before = [
             m
             for m in mentions
@@ -429,6 +484,10 @@ class DocumentExtractor:
             and last_actor.actor_type != "person"
         ):
             return last_actor
+        if content_after and position >= sentence.first and toks[position].is_alpha:
+            # "EFRC assesses that the Kremlin ...", "A milblogger claimed that Storm V ...": an
+            # unknown subject speaks; the actor after "that" is what was said about
+            return None
         return after
 
     def _noun_phrase_after(self, position: int, limit: int) -> str | None:
@@ -496,7 +555,11 @@ class DocumentExtractor:
             # source, but rarely a statement event of its own.
             if (
                 attribution.claimant is not None
-                and (attribution.verb or not triggers)
+                and (
+                    attribution.verb
+                    or not triggers
+                    or attribution.claimant.actor_type in _SOURCE_BODY_TYPES
+                )
                 and attribution.claimant.actor_type != "population_group"
                 and self._is_statement(attribution, cues, has_quote)
             ):
@@ -508,6 +571,11 @@ class DocumentExtractor:
             if event_type in seen_types or (not self.on_topic and event_type in _TOPIC_EVENT_TYPES):
                 continue
             actors = self._event_actors(first, last, mentions, event_type, attributions)
+            if self.quoted[first] and self._first_person(first):
+                # a grievance told in the first person inside a quote belongs to the speaker
+                # (the last person named outside quotes), not to whom it was addressed
+                speaker = claimant if claimant and claimant.actor_type == "person" else last_person
+                actors = [(speaker.key, "agent")] if speaker is not None else []
             if not actors and event_type in _IMPLIED_ACTOR_TYPES:
                 actors = self._implied_actors(sentence)
             if (
@@ -535,6 +603,10 @@ class DocumentExtractor:
             )
             attribution = next((a for a in attributions if a.claimant is not None), None)
             event_claimant = claimant.key if claimant else None
+            if event_type == "statement":
+                event_claimant = next(
+                    (key for key, role in actors if role == "claimant"), event_claimant
+                )
             record = EventRecord(
                 event_type=event_type,
                 trigger=span_text(self.text, self.toks, first, last),
@@ -551,6 +623,10 @@ class DocumentExtractor:
             self.extraction.events.append(record)
             self._event_policies.append(
                 self._policy_for(sentence).key if event_type in _POLICY_EVENT_TYPES else None
+            )
+            self._new_occasion.append(
+                event_type == "statement"
+                and bool(_OCCASION_ADVERBS.intersection(self.lowers[max(0, first - 3) : first]))
             )
             if event_type == "statement":
                 self._co_reporters(record, first, last, mentions, result)
@@ -624,6 +700,7 @@ class DocumentExtractor:
             result.events.append((len(self.extraction.events), first, last))
             self.extraction.events.append(copy)
             self._event_policies.append(None)
+            self._new_occasion.append(self._new_occasion[-1] if self._new_occasion else False)
 
     def _is_statement(
         self, attribution: Attribution, cues: list[tuple[str, int, int]], has_quote: bool
@@ -648,6 +725,13 @@ class DocumentExtractor:
             return False  # "The Kremlin will say that ...": a prediction, not a statement
         return not (attribution.verb and attribution.pronoun and has_quote)
 
+    def _first_person(self, first: int) -> bool:
+        """"I wrote to ...", "I have complained": the trigger's subject is the quote's speaker."""
+        position = first - 1
+        while position > 0 and self.lowers[position] in _SPEAKER_ADVERBS:
+            position -= 1
+        return position >= 0 and self.toks[position].text == "I"
+
     def _clause_type(
         self, event_type: str, first: int, cues: list[tuple[str, int, int]]
     ) -> str | None:
@@ -667,7 +751,8 @@ class DocumentExtractor:
                 if word in singles or (word in pairs and lowers[position - 1] in pairs[word]):
                     return "policy_end"
         if "quoted" in rules and event_type in rules["quoted"][1] and self.quoted[first]:
-            return None
+            if not (event_type == "complaint" and self._first_person(first)):
+                return None  # '"I wrote to the ministry," she said' is her complaint (below)
         if event_type == "statement" and any(
             label == "negation" and first - 3 <= cue_first < first for label, cue_first, _ in cues
         ):
@@ -677,8 +762,19 @@ class DocumentExtractor:
         if event_type in types and previous in words:
             return None
         words, types = rules.get("gerund", (frozenset(), frozenset()))
-        if event_type in types and lowers[first].endswith(("ing", "ment")) and previous in words:
-            return None  # "by signing", "information about recruitment"
+        if (
+            event_type in types
+            and lowers[first].endswith(("ing", "ment"))
+            and (
+                previous in words
+                # "figures on the recruitment of women", "the scale of convict recruitment":
+                # what is talked about (not "after the recruitment", which may assert it)
+                or first > 1
+                and lowers[first - 2] in _TOPIC_PREPOSITIONS
+                and (previous == "the" or lowers[first].endswith("ment") and previous.isalpha())
+            )
+        ):
+            return None  # "by signing", "information about (the) recruitment"
         if event_type in types:
             # "after being pardoned", "after having been released": a passive or perfect gerund
             position = first - 1
@@ -698,6 +794,18 @@ class DocumentExtractor:
             and previous not in _NOT_PLURAL
         ):
             return None  # "convicts fighting for Wagner": a participle describing a group
+        if (
+            event_type in ("recruitment", "release")
+            and lowers[first].endswith("ed")
+            and previous.endswith("s")
+            and previous.isalpha()
+            and previous not in _NOT_PLURAL
+            and first + 1 < len(lowers)
+            and lowers[first + 1] in _REDUCED_RELATIVE_NEXT
+        ):
+            # "convicts recruited since the autumn no longer get pardons": a reduced relative
+            # that picks out the group (docs/annotation.md 2.1), not a recruitment of its own
+            return None
         words, types = rules.get("modal", (frozenset(), frozenset()))
         if event_type in types and any(w in words for w in lowers[max(0, first - 3) : first]):
             return None
@@ -835,7 +943,12 @@ class DocumentExtractor:
         actors: list[tuple[str, str]] = []
         claimants = {a.claimant.key for a in attributions if a.claimant is not None}
         if event_type == "statement":
-            own = next((a for a in attributions if a.cue_first == first and a.claimant), None)
+            own_cues = [a for a in attributions if a.cue_first == first and a.claimant]
+            # "according to relatives and Ukrainian officials": the body is the speaker
+            own = next(
+                (a for a in own_cues if a.claimant.actor_type != "population_group"),
+                own_cues[0] if own_cues else None,
+            )
             if own is not None:
                 actors.append((own.claimant.key, "claimant"))
         for mention in mentions:
@@ -907,6 +1020,7 @@ class DocumentExtractor:
         self._actor_types = types
         kept: list[EventRecord] = []
         kept_policies: list[str | None] = []
+        kept_occasion: list[bool] = []
         remap: dict[int, int] = {}
         for index, event in enumerate(self.extraction.events):
             main = _main_actor(event)
@@ -919,6 +1033,13 @@ class DocumentExtractor:
             for kept_index, other in enumerate(kept):
                 if other.event_type != event.event_type or not _compatible(other.date, event.date):
                     continue
+                if (other.date is None or event.date is None) and (
+                    self._new_occasion[index]
+                    or (event.date is not None and kept_occasion[kept_index])
+                ):
+                    # "He later said ...", "In February he said ...": the same speaker on
+                    # another occasion is another statement (docs/annotation.md 2.2)
+                    continue
                 if (
                     _main_actor(other) == main
                     or (repeat and kept_policies[kept_index] == policy)
@@ -930,6 +1051,7 @@ class DocumentExtractor:
                 remap[index] = len(kept)
                 kept.append(event)
                 kept_policies.append(policy)
+                kept_occasion.append(self._new_occasion[index])
                 continue
             remap[index] = target
             other = kept[target]

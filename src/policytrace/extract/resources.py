@@ -77,6 +77,7 @@ class CompiledTopic:
     background_skip: frozenset[str] = frozenset()
     group_subject_verbs: frozenset[str] = frozenset()
     counted_units: frozenset[str] = frozenset()
+    lower_heads: frozenset[str] = frozenset()  # group heads and organisation nouns, lower case
     policy_cues: dict[str, tuple[int, ...]] = field(default_factory=dict)  # word -> policy indexes
     ended_cues: frozenset[str] = frozenset()
     ended_after: frozenset[str] = frozenset()
@@ -186,7 +187,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     adjectives = {adjective.lower(): adjective for _n, _c, adjective, _a in countries}
     adjectives.update({a.lower(): a for a in words.get("group_adjectives", [])})
     keywords = words.get("topic_keywords", {})
-    return CompiledTopic(
+    compiled = CompiledTopic(
         nlp=nlp,
         actors=actors,
         actor_phrases=actor_phrases,
@@ -231,6 +232,9 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ended_after=frozenset(w.lower() for w in event_lexicon.get("ended_after", [])),
         non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
     )
+    # one look-up per token in `ActorFinder._lowercase_groups`: group heads and body nouns
+    compiled.lower_heads = frozenset(compiled.group_heads) | frozenset(compiled.organisation_nouns)
+    return compiled
 
 
 _CACHE: dict[str, CompiledTopic] = {}

@@ -154,7 +154,7 @@ def benchmark(docs: int, args: argparse.Namespace) -> None:
     shutil.rmtree(output, ignore_errors=True)
     flow_arguments = ["--corpus", str(corpus), "--output", str(output), "--batch-size", str(args.batch_size)]
     log(f"{docs} documents: flow into a fresh {output}")
-    flow_options = ["--task-runner", args.task_runner, "--workers", str(args.workers)]
+    flow_options = ["--task-runner", args.task_runner] + (["--workers", str(args.workers)] if args.workers else [])
     if args.publish_despite_gate:
         flow_options.append("--publish-despite-gate")
     measures, observed = run_phase("flow", flow_arguments + flow_options, environment,
@@ -166,7 +166,8 @@ def benchmark(docs: int, args: argparse.Namespace) -> None:
     flow = measures[0]
     # The flow reads the same documents as the extraction phase: their words give its rate.
     words = extraction["words"]
-    emit(flow | {"words": words, "docs_per_s": round(flow["docs"] / flow["seconds"], 1),
+    emit(flow | {"load_average": os.getloadavg(), "words": words,
+                 "docs_per_s": round(flow["docs"] / flow["seconds"], 1),
                  "words_per_s": round(words / flow["seconds"]),
                  "words_per_s_per_core": round(words / flow["seconds"] / os.cpu_count())} | observed)
 
@@ -188,10 +189,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=200, help="documents per Prefect task")
     parser.add_argument("--skip-flow", action="store_true", help="measure extraction and reference only")
     parser.add_argument("--skip-reference", action="store_true", help="leave out the spaCy reference")
-    parser.add_argument("--task-runner", choices=["thread", "dask"], default="thread",
-                        help="where the flow runs its batches: threads of its process (the default) "
-                             "or a local Dask cluster of --workers processes")
-    parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
+    parser.add_argument("--task-runner", choices=["processes", "threads", "dask"], default="processes",
+                        help="where the flow builds its batches: worker processes (the default, one per "
+                             "core), threads of the flow's process, or a local Dask cluster")
+    parser.add_argument("--workers", type=int,
+                        help="worker processes (processes: default one per core; dask: default 2)")
     parser.add_argument("--publish-despite-gate", action="store_true",
                         help="publish the flow's release even if validation fails (validation still "
                              "runs and its failures are reported), so that the no-op re-run can be timed")
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.work = args.work.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
-    emit(machine())
+    emit(machine() | {"load_average": os.getloadavg()})
     for docs in args.docs or [1000, 10_000]:
         benchmark(docs, args)
 

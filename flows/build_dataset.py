@@ -1,9 +1,23 @@
-"""The `build-dataset` flow: ingest -> extract -> validate -> publish, one task per batch of documents."""
+"""The `build-dataset` flow: ingest -> extract -> validate -> publish, one task per batch of documents.
+
+Where batches run (`--task-runner` on the command line):
+
+- processes (the default): the Prefect tasks run on threads of the flow's process and hand each
+  batch to a pool of worker processes (`pipeline.BatchPool`, one per core by default), which read,
+  extract and write the batch's table fragments. The workers do not talk to Prefect at all, so
+  they need no Prefect server of their own.
+- threads: the tasks build their batches themselves, on threads of the flow's process (one core).
+- dask: the tasks run on a Dask cluster (prefect-dask) and build their batches there.
+
+Prefect's own `ProcessPoolTaskRunner` was measured and not used: under the ephemeral server every
+worker process starts a Prefect server of its own (12-18 s before the first task runs on 2 cores).
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 from policytrace.settings import configure_environment
@@ -12,14 +26,16 @@ configure_environment()
 
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.context import FlowRunContext  # noqa: E402
 from prefect.futures import PrefectFuture  # noqa: E402
+from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from policytrace import pipeline  # noqa: E402
 from policytrace.paths import DEFAULT_TOPIC  # noqa: E402
 from policytrace.progress import Progress  # noqa: E402
 from policytrace.remote_output import is_remote, mirror_path, pull_latest, push_latest  # noqa: E402
 
-# Batches in flight at once: enough to keep workers busy, few enough to bound memory.
+# Batches in flight at once, at least: enough to keep workers busy, few enough to bound memory.
 WINDOW = 4
 
 
@@ -27,12 +43,13 @@ WINDOW = 4
 # so Prefect's input-hash caching would only add work.
 @task(name="process-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def process_batch(index: int, files: list[pipeline.InputFile], root: Path, topic: str,
-                  cache_path: Path | None) -> pipeline.BatchResult:
-    """Read and extract one batch of documents."""
-    result = pipeline.process_batch(index, files, root, topic, cache_path)
+                  cache_path: Path | None, work_dir: Path, pool_key: str | None = None) -> pipeline.BatchOutput:
+    """Read and extract one batch of documents and write its table fragments (in a worker process if pooled)."""
+    result = pipeline.run_batch(index, files, root, topic, cache_path, work_dir, pool_key)
     get_run_logger().info(
-        "batch %d: %d documents (%d files and %d extractions reused), %d rejected", index,
-        len(result.documents), result.cached_files, result.cached_extractions, len(result.rejections))
+        "batch %d: %d documents (%d files and %d extractions reused), %d rejected, %.1f s in process %d",
+        index, len(result.documents), result.cached_files, result.cached_extractions,
+        len(result.rejections), result.seconds, result.worker)
     return result
 
 
@@ -48,32 +65,45 @@ def validate_and_publish(state: pipeline.RunState, skipped: list[str], fingerpri
     return summary
 
 
-def _in_order(plan: pipeline.RunPlan) -> Iterator[pipeline.BatchResult]:
+def _in_order(plan: pipeline.RunPlan, pool: pipeline.BatchPool | None) -> Iterator[pipeline.BatchOutput]:
     """Submit batches a window at a time and yield their results in input order."""
+    window = max(WINDOW, 2 * pool.workers) if pool else WINDOW
     pending: deque[PrefectFuture] = deque()
     batches = iter(enumerate(plan.batches))
     while True:
-        while len(pending) < WINDOW and (item := next(batches, None)) is not None:
+        while len(pending) < window and (item := next(batches, None)) is not None:
             index, files = item
-            pending.append(process_batch.submit(index, files, plan.root, plan.topic, plan.cache_path))
+            pending.append(process_batch.submit(index, files, plan.root, plan.topic, plan.cache_path,
+                                                plan.work_dir, pool.key if pool else None))
         if not pending:
             return
         yield pending.popleft().result()
+
+
+def _uses_threads() -> bool:
+    """Whether this flow run's tasks run on threads of this process (so they can share a pool)."""
+    context = FlowRunContext.get()
+    return context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner)
 
 
 @flow(name="build-dataset")
 def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: str = DEFAULT_TOPIC,
                   batch_size: int = 200, version: str | None = None,
                   baseline: dict[str, int] | None = None, use_cache: bool = True,
-                  show_progress: bool = False) -> pipeline.RunSummary:
-    """Turn a folder of news documents into a validated, published release."""
+                  show_progress: bool = False, processes: int | None = None) -> pipeline.RunSummary:
+    """Turn a folder of news documents into a validated, published release.
+
+    processes: worker processes that build the batches (None: one per core; 0: none, batches are
+    built by the task runner itself). Only used with a thread task runner (the default); on Dask
+    the batches are built on the Dask workers.
+    """
     logger = get_run_logger()
     if is_remote(output_dir):
         # Object stores: build in a local mirror that starts from the remote's latest release.
         local = mirror_path(output_dir)
         pull_latest(output_dir, local)
         summary = build_dataset.fn(input_dir, str(local), topic, batch_size, version, baseline,
-                                   use_cache, show_progress)
+                                   use_cache, show_progress, processes)
         if summary.published:
             logger.info("uploaded release %s to %s", push_latest(local, output_dir), output_dir)
         return summary
@@ -87,18 +117,42 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
             logger.info(done.message)
             return done
         files = sum(len(batch) for batch in plan.batches)
-        logger.info("%d input files in %d batches", files, len(plan.batches))
-        with Progress(total=files, enabled=show_progress) as progress:
+        workers = 0 if not _uses_threads() or len(plan.batches) < 2 else (
+            processes if processes is not None else pipeline.default_workers())
+        workers = min(workers, len(plan.batches))
+        logger.info("%d input files in %d batches, %s", files, len(plan.batches),
+                    f"built in {workers} worker processes" if workers else "built by the task runner")
+        with pipeline.BatchPool(workers, topic) if workers else nullcontext() as pool, \
+                Progress(total=files, enabled=show_progress) as progress:
             state = pipeline.run_batches(
-                plan, _in_order(plan), on_batch=lambda batch, kept: progress.advance(
+                plan, _in_order(plan, pool), on_batch=lambda batch, kept: progress.advance(
                     len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}"))
         return validate_and_publish(state, plan.skipped, plan.fingerprint, topic, version, baseline)
     finally:
         plan.cleanup()
 
 
+def with_task_runner(kind: str = "processes", workers: int | None = None, dask_address: str | None = None):
+    """The flow with batches on worker processes, on threads of the flow's process, or on Dask.
+
+    Returns (flow, extra parameters for the call).
+    """
+    if kind == "dask" or dask_address:
+        return with_dask(dask_address, workers or 2), {}
+    if kind in ("threads", "thread"):
+        return build_dataset.with_options(task_runner=ThreadPoolTaskRunner(max_workers=workers or WINDOW)), \
+            {"processes": 0}
+    if kind == "processes":
+        return build_dataset, {"processes": workers}
+    raise ValueError(f"unknown task runner {kind!r}: use processes, threads or dask")
+
+
 def with_dask(address: str | None = None, workers: int = 2):
-    """The same flow with batches on Dask: an existing scheduler, or a local cluster of processes."""
+    """The same flow with batches on Dask: an existing scheduler, or a local cluster of processes.
+
+    Dask workers write the batches' fragments into the output folder's work folder and use its
+    result cache, so a remote cluster must see the same file system.
+    """
     from prefect_dask import DaskTaskRunner
 
     if address:

@@ -83,6 +83,7 @@ def test_cli_help_lists_commands():
         assert command in result.output
     result = runner.invoke(app, ["run", "--help"])
     assert "--input" in result.output and "--output" in result.output
+    assert "--task-runner" in result.output and "--workers" in result.output
 
 
 @pytest.mark.slow
@@ -103,3 +104,45 @@ def test_development_set_builds_a_release_that_passes_the_gate(tmp_path: Path):
     summary = run_in_process(ROOT / "tests" / "devset", tmp_path / "out")
     assert summary.published, summary.failures
     assert summary.documents == 23 and not summary.rejected  # the seed, d01-d20, d22a and d22b
+
+
+def mixed_inputs(tmp_path: Path) -> Path:
+    """Several formats, and a document repeated in a later batch (a duplicate across batches)."""
+    inputs = tmp_path / "in"
+    shutil.copytree(FIXTURES / "formats", inputs)
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", inputs / "a_seed.txt")
+    shutil.copy(SEEDS / "000_f6ab4e6e68746e43.txt", inputs / "z_seed_again.txt")
+    return inputs
+
+
+def release_files(latest: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for spec in load_catalog() for p in
+            (latest / f"{spec.name}.csv", latest / f"{spec.name}.parquet")}
+
+
+def test_threads_and_worker_processes_give_identical_releases(prefect_server, tmp_path: Path):
+    from flows.build_dataset import with_task_runner
+
+    inputs = mixed_inputs(tmp_path)
+    summaries, files = {}, {}
+    for kind, batch_size in (("threads", 2), ("processes", 2), ("processes", 100)):
+        name = f"{kind}-{batch_size}"
+        flow, options = with_task_runner(kind, 2)
+        summary = flow(input_dir=str(inputs), output_dir=str(tmp_path / name), batch_size=batch_size, **options)
+        assert summary.published, summary.failures
+        assert [d["file"] for d in summary.duplicates] == ["z_seed_again.txt"]
+        summaries[name], files[name] = summary, release_files(tmp_path / name / "latest")
+    assert len({s.version for s in summaries.values()}) == 1
+    assert files["threads-2"] == files["processes-2"] == files["processes-100"]
+
+
+def test_batches_in_worker_processes_without_prefect(tmp_path: Path):
+    inputs = mixed_inputs(tmp_path)
+    here = run_in_process(inputs, tmp_path / "here", batch_size=3)
+    pooled = run_in_process(inputs, tmp_path / "pooled", batch_size=3, workers=2)
+    assert here.published and pooled.published and here.version == pooled.version
+    assert release_files(tmp_path / "here" / "latest") == release_files(tmp_path / "pooled" / "latest")
+    # The cache the workers filled is used by the next run: nothing is read or extracted again.
+    (inputs / "new.txt").write_text((inputs / "a_seed.txt").read_text().replace("Wagner", "Wagner Group"))
+    again = run_in_process(inputs, tmp_path / "pooled", batch_size=3, workers=2)
+    assert again.reused_files == len(list(inputs.iterdir())) - 1

@@ -228,3 +228,26 @@ def test_latest_is_a_copy_where_symlinks_are_not_allowed(tmp_path: Path, monkeyp
     second = build(inputs_with(tmp_path, FIXTURES / "release" / "unrelated_tram.json"), tmp_path / "out")
     assert json.loads((second / "datapackage.json").read_text())["version"] != version
     assert not list((tmp_path / "out").glob(".latest-*"))
+
+
+def test_parquet_layout_does_not_depend_on_how_rows_arrive(tmp_path: Path):
+    # Row groups start at multiples of row_group_rows whatever the fragments' sizes (batch size,
+    # task runner), and each is written from one contiguous chunk: the files are byte-identical.
+    from policytrace.writers import TableFileWriter
+
+    spec = load_catalog()["document_texts"]
+    frame = pl.DataFrame({"source_id": [f"src_{i:016x}" for i in range(1000)],
+                          "text": [f"text number {i} " * (1 + i % 7) for i in range(1000)]})
+    files = []
+    for number, sizes in enumerate(([1000], [37] * 27 + [1], [500, 499, 1], [3, 997])):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        writer = TableFileWriter(spec, folder, row_group_rows=100)
+        start = 0
+        for size in sizes:
+            writer.write(frame.slice(start, size))
+            start += size
+        assert writer.close() == 1000
+        files.append(((folder / "document_texts.parquet").read_bytes(), (folder / "document_texts.csv").read_bytes()))
+        assert pq.ParquetFile(folder / "document_texts.parquet").metadata.num_row_groups == 10
+    assert all(f == files[0] for f in files)

@@ -15,7 +15,6 @@ from pathlib import Path
 import fsspec
 import polars as pl
 import pytest
-from tests.conftest import FIXTURES
 
 from policytrace import __version__
 from policytrace.ingest import ingest_folder
@@ -26,6 +25,7 @@ from policytrace.remote import (
     materialize_urls,
     read_url_list,
 )
+from tests.conftest import FIXTURES
 
 REMOTE = FIXTURES / "remote"
 # Short timeouts and backoffs keep the tests fast; the slow page stalls far longer than the timeout.

@@ -14,16 +14,23 @@ EXAMPLE_IDS = 10
 
 @dataclass
 class TableDiff:
-    """Row-level differences of one table, by primary key."""
+    """Row-level differences of one table, by primary key: counts, and the first ids in sort order.
+
+    Only the first EXAMPLE_IDS ids of each kind are kept (a first release adds every row; at
+    100,000 documents that is millions of ids).
+    """
 
     table: str
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    added_count: int = 0
+    removed_count: int = 0
+    changed_count: int = 0
 
     @property
     def unchanged(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added_count or self.removed_count or self.changed_count)
 
 
 @dataclass
@@ -46,25 +53,39 @@ class ReleaseDiff:
         lines += ["", "## Data changes", "", "| table | added | removed | changed |",
                   "| --- | ---: | ---: | ---: |"]
         for diff in self.tables:
-            lines.append(f"| {diff.table} | {len(diff.added)} | {len(diff.removed)} | {len(diff.changed)} |")
+            lines.append(f"| {diff.table} | {diff.added_count} | {diff.removed_count} | {diff.changed_count} |")
         for diff in self.tables:
             if diff.unchanged or self.old_version is None:
                 continue
             lines += ["", f"### {diff.table}", ""]
-            for label, ids in (("added", diff.added), ("removed", diff.removed), ("changed", diff.changed)):
-                if ids:
+            for label, ids, count in (("added", diff.added, diff.added_count),
+                                      ("removed", diff.removed, diff.removed_count),
+                                      ("changed", diff.changed, diff.changed_count)):
+                if count:
                     shown = ", ".join(f"`{i}`" for i in ids[:EXAMPLE_IDS])
-                    more = f" and {len(ids) - EXAMPLE_IDS} more" if len(ids) > EXAMPLE_IDS else ""
+                    more = f" and {count - EXAMPLE_IDS} more" if count > EXAMPLE_IDS else ""
                     lines.append(f"- {label}: {shown}{more}")
         return "\n".join(lines) + "\n"
 
 
+def _key(key: list[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/")
+
+
 def _keyed_hashes(frame: pl.LazyFrame, key: list[str], columns: list[str]) -> pl.DataFrame:
-    """Each row's key and a hash of its values: all a diff needs, without holding whole tables."""
+    """Each row's key and values as two 64-bit hashes: all a diff needs, without holding whole tables."""
     return frame.select(
-        pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator="/").alias("_key"),
+        _key(key).hash().alias("_k"),
         pl.struct([pl.col(c).cast(pl.String) for c in columns]).hash().alias("_h"),
     ).collect(engine="streaming")
+
+
+def _first_keys(frame: pl.LazyFrame, key: list[str], hashes: pl.Series | None = None) -> list[str]:
+    """The first EXAMPLE_IDS keys in sort order (of the rows whose key hash is in hashes, if given)."""
+    keys = frame.select(_key(key).alias("_key"))
+    if hashes is not None:
+        keys = keys.filter(pl.col("_key").hash().is_in(hashes.implode()))
+    return keys.sort("_key").head(EXAMPLE_IDS).collect(engine="streaming").get_column("_key").to_list()
 
 
 def diff_table(table: str, key: list[str], old: pl.LazyFrame | None, new: pl.LazyFrame) -> TableDiff:
@@ -72,15 +93,21 @@ def diff_table(table: str, key: list[str], old: pl.LazyFrame | None, new: pl.Laz
     diff = TableDiff(table)
     new_columns = new.collect_schema().names()
     if old is None:
-        diff.added = _keyed_hashes(new, key, new_columns).get_column("_key").sort().to_list()
+        diff.added_count = new.select(pl.len()).collect().item()
+        diff.added = _first_keys(new, key)
         return diff
     # Compare the columns both versions have, as text, so a type change alone is a schema change.
     shared = [c for c in new_columns if c in old.collect_schema().names()]
     old_rows, new_rows = _keyed_hashes(old, key, shared), _keyed_hashes(new, key, shared)
-    diff.added = new_rows.join(old_rows, on="_key", how="anti").get_column("_key").sort().to_list()
-    diff.removed = old_rows.join(new_rows, on="_key", how="anti").get_column("_key").sort().to_list()
-    joined = new_rows.join(old_rows, on="_key", suffix="_old")
-    diff.changed = joined.filter(pl.col("_h") != pl.col("_h_old")).get_column("_key").sort().to_list()
+    added = new_rows.join(old_rows, on="_k", how="anti").get_column("_k")
+    removed = old_rows.join(new_rows, on="_k", how="anti").get_column("_k")
+    joined = new_rows.join(old_rows, on="_k", suffix="_old")
+    changed = joined.filter(pl.col("_h") != pl.col("_h_old")).get_column("_k")
+    del old_rows, new_rows, joined
+    diff.added_count, diff.removed_count, diff.changed_count = len(added), len(removed), len(changed)
+    diff.added = _first_keys(new, key, added) if len(added) else []
+    diff.removed = _first_keys(old, key, removed) if len(removed) else []
+    diff.changed = _first_keys(new, key, changed) if len(changed) else []
     return diff
 
 

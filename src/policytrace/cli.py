@@ -22,6 +22,8 @@ app = typer.Typer(
 # soft_wrap: long paths and reasons stay on one line, so the output can be grepped.
 console = Console(soft_wrap=True)
 SEEDS_BASELINE = PROJECT_ROOT / "baselines" / "seeds.json"
+# "thread" is the name older versions used for "threads".
+TASK_RUNNERS = ("processes", "threads", "dask", "thread")
 
 
 def _print_version(value: bool) -> None:
@@ -83,9 +85,9 @@ def run(
     version: Annotated[str | None, typer.Option(help="Release version; default: newest publication date plus a hash of the data.")] = None,
     baseline: Annotated[Path | None, typer.Option(help="JSON file of minimum row counts per table (default for seeds/: baselines/seeds.json).")] = None,
     cache: Annotated[bool, typer.Option(help="Reuse stored results for unchanged files and documents (OUTPUT/cache/).")] = True,
-    task_runner: Annotated[str, typer.Option(help="Where batches run: 'thread' (in this process) or 'dask' (a local Dask cluster, or --dask-address).")] = "thread",
+    task_runner: Annotated[str, typer.Option(help="Where batches are read and extracted: 'processes' (worker processes, one per core: the fastest), 'threads' (in this process, one core) or 'dask' (a local Dask cluster, or --dask-address).")] = "processes",
     dask_address: Annotated[str | None, typer.Option(help="Address of an existing Dask scheduler (implies --task-runner dask).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="Dask workers of the local cluster.")] = 2,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (processes: default one per core), Dask workers of the local cluster (dask: default 2) or threads (threads: default 4).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on a terminal.")] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
@@ -112,19 +114,17 @@ def run(
         if (done := up_to_date_summary(plan.root, output_dir, plan.fingerprint)) is not None:
             print_summary(done)
             raise typer.Exit(0)
-    from flows.build_dataset import build_dataset, with_dask
+    if task_runner not in TASK_RUNNERS:
+        console.print(f"[red]unknown task runner {task_runner!r}: use {', '.join(TASK_RUNNERS[:3])}[/red]")
+        raise typer.Exit(2)
+    from flows.build_dataset import with_task_runner
 
     console.print(f"Building dataset from {input_spec} into {output_spec} "
                   f"(Prefect flow build-dataset{', baseline ' + str(baseline_file) if baseline_file else ''})")
-    flow = build_dataset
-    if task_runner == "dask" or dask_address:
-        flow = with_dask(dask_address, workers)
-    elif task_runner != "thread":
-        console.print(f"[red]unknown task runner {task_runner!r}: use thread or dask[/red]")
-        raise typer.Exit(2)
+    flow, options = with_task_runner(task_runner, workers, dask_address)
     summary = flow(input_dir=input_spec, output_dir=output_spec, topic=topic,
-                            batch_size=batch_size, version=version, baseline=minimums,
-                            use_cache=cache, show_progress=progress)
+                   batch_size=batch_size, version=version, baseline=minimums,
+                   use_cache=cache, show_progress=progress, **options)
     print_summary(summary)
     if is_remote(output_spec) and summary.published:
         console.print(f"Uploaded to {output_spec}: LATEST -> {summary.version}")

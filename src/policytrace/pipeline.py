@@ -2,38 +2,44 @@
 
 Documents move in batches. Each batch is read and extracted (reusing cached results for files and
 documents that did not change), then turned into table fragments on disk, so memory holds one
-window of batches at a time, whatever the size of the corpus.
+window of batches at a time, whatever the size of the corpus. All of a batch's work (reading,
+extraction, the result cache, table fragments) happens where the batch runs: in a worker process
+of a `BatchPool`, on a thread of the flow's process, or on a Dask worker. The flow's process only
+receives a small summary of each batch and drops duplicates across batches, in input order.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policytrace import __version__
 from policytrace.cache import CACHE_FORMAT, ResultCache
 from policytrace.documents import Document, Duplicate, Rejection
+from policytrace.documents import location as document_location
 from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_document
 from policytrace.extract.model import Extraction
 from policytrace.ids import sha256_hex
 from policytrace.ingest import DEFAULT_EXCLUDE, DuplicateFilter, discover_files, read_file, relative_name
 from policytrace.parts import PartStore
 from policytrace.paths import DEFAULT_TOPIC, SCHEMAS_DIR
-from policytrace.publish import (
-    PublishResult,
-    latest_release,
-    new_staging,
-    publish_staged,
-    remove_stale_staging,
-)
+from policytrace.publish import latest_release, new_staging, remove_stale_staging
 from policytrace.schema import load_catalog
 from policytrace.tables import TableBuilder
 from policytrace.topic import load_topic
+
+if TYPE_CHECKING:  # publishing pulls in Great Expectations: imported when a run gets that far
+    from policytrace.publish import PublishResult
 
 INGEST_VERSION = f"{__version__}/{CACHE_FORMAT}"
 
@@ -142,6 +148,146 @@ def process_batch(index: int, files: list[InputFile], root: Path, topic_name: st
     return result
 
 
+@dataclass(frozen=True)
+class DocumentKey:
+    """What the duplicate filter needs of a document (`DuplicateFilter.check` reads these fields)."""
+
+    text_sha256: str
+    source_id: str
+    file_path: str
+    record_index: int | None
+
+    @property
+    def location(self) -> str:
+        return document_location(self.file_path, self.record_index)
+
+
+@dataclass
+class BatchOutput:
+    """The summary a batch sends back to the flow's process; its rows are already in fragments on disk."""
+
+    index: int
+    documents: list[DocumentKey] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    cached_files: int = 0
+    cached_extractions: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    worker: int = 0
+
+
+def build_batch(index: int, files: list[InputFile], root: Path, topic_name: str, cache_path: Path | None,
+                work_dir: Path) -> BatchOutput:
+    """One batch, all of it: read, extract, store new results in the cache, write table fragments.
+
+    Every document of the batch gets rows, with its position in the batch as `_doc`; the flow's
+    process decides afterwards which are duplicates (`RunState.add`), and those rows are left out
+    when the release is assembled. So the release is the same whoever builds the batches, and when.
+    """
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = process_batch(index, files, root, topic_name, cache_path)
+    if cache_path and (result.new_ingest_cache or result.new_extract_cache):
+        cache = ResultCache(cache_path)
+        try:
+            cache.put_many("ingest", result.new_ingest_cache)
+            cache.put_many("extract", result.new_extract_cache)
+        finally:
+            cache.close()
+    parts = PartStore(work_dir)
+    builder = TableBuilder(parts.catalog)
+    for position, (document, extraction) in enumerate(zip(result.documents, result.extractions, strict=True)):
+        builder.add(document, extraction, position=position)
+    parts.write(index, builder.fragments())
+    return BatchOutput(
+        index, [DocumentKey(d.text_sha256, d.source_id, d.file_path, d.record_index) for d in result.documents],
+        result.rejections, result.cached_files, result.cached_extractions,
+        round(time.perf_counter() - started, 3), round(time.process_time() - cpu_started, 3), os.getpid())
+
+
+# ---- worker processes ---------------------------------------------------------------------------
+
+def default_workers() -> int:
+    """Worker processes by default: one per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _warm_worker(topic_name: str) -> None:
+    """Run once in each worker process: load the topic and compile the extractor's patterns."""
+    topic = load_topic(topic_name)
+    load_catalog()
+    try:
+        extract_document(Document(text="The ministry said on Monday that 1,200 people were freed.",
+                                  document_format="text", file_path="warm-up.txt", raw_sha256="0" * 64),
+                         topic)
+    except Exception:  # noqa: BLE001 - a warm-up only; the first real batch will report any error
+        pass
+
+
+class BatchPool:
+    """Worker processes that build batches (`build_batch`), shared by the batches of one run.
+
+    Workers are started with "spawn", not "fork": the flow's process runs Prefect's threads and
+    event loop, which a forked child must not inherit. A worker imports the pipeline (about 2 s)
+    and warms up the extractor once, then builds any number of batches. Batches in flight are
+    submitted by the flow's threads (Prefect tasks), which only wait for the result.
+    """
+
+    _registry: dict[str, BatchPool] = {}
+
+    def __init__(self, workers: int | None = None, topic_name: str = DEFAULT_TOPIC) -> None:
+        self.workers = workers or default_workers()
+        self.topic_name = topic_name
+        self.key = f"{os.getpid()}-{id(self):x}"
+        self._lock = threading.Lock()
+        self._executor = self._start()
+        BatchPool._registry[self.key] = self
+
+    def _start(self) -> ProcessPoolExecutor:
+        executor = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_warm_worker, initargs=(self.topic_name,))
+        # Start every worker at once (the executor would otherwise start them one submit at a time).
+        for _ in range(self.workers):
+            executor.submit(os.getpid)
+        return executor
+
+    @classmethod
+    def get(cls, key: str) -> BatchPool:
+        """The pool registered under key (a Prefect task receives the key, not the pool)."""
+        return cls._registry[key]
+
+    def submit(self, *args: Any) -> Future[BatchOutput]:
+        """Build a batch (`build_batch` arguments) in a worker; a pool broken by a dead worker is restarted."""
+        with self._lock:
+            if getattr(self._executor, "_broken", False):
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._start()
+            return self._executor.submit(build_batch, *args)
+
+    def close(self) -> None:
+        BatchPool._registry.pop(self.key, None)
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> BatchPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def run_batch(index: int, files: list[InputFile], root: Path, topic_name: str, cache_path: Path | None,
+              work_dir: Path, pool_key: str | None = None) -> BatchOutput:
+    """Build one batch in the pool registered under pool_key, or here if there is none."""
+    if pool_key is None:
+        return build_batch(index, files, root, topic_name, cache_path, work_dir)
+    return BatchPool.get(pool_key).submit(index, files, root, topic_name, cache_path, work_dir).result()
+
+
+
+
 # ---- the run, in the flow's process --------------------------------------------------------------
 
 @dataclass
@@ -171,9 +317,13 @@ class RunSummary:
 
 
 class RunState:
-    """Accumulates batches in input order: drops duplicates, writes table fragments, fills the cache."""
+    """Takes batches in input order: drops duplicates across and within batches, counts what was reused.
 
-    def __init__(self, root: Path, output: Path, work_dir: Path, cache: ResultCache | None) -> None:
+    The rows are already in the batches' fragments on disk; a duplicate's rows are marked to be
+    left out when the fragments are assembled.
+    """
+
+    def __init__(self, root: Path, output: Path, work_dir: Path, cache: ResultCache | None = None) -> None:
         self.root, self.output = root, output
         self.parts = PartStore(work_dir)
         self.cache = cache
@@ -183,26 +333,24 @@ class RunState:
         self.duplicates: list[Duplicate] = []
         self.reused_files = 0
         self.reused_extractions = 0
+        self.batches = 0
 
-    def add(self, batch: BatchResult) -> int:
-        """Take one batch's results (batches must arrive in order); returns documents kept."""
+    def add(self, batch: BatchOutput) -> int:
+        """Take one batch's summary (batches must arrive in order); returns documents kept."""
         self.rejections += batch.rejections
         self.reused_files += batch.cached_files
         self.reused_extractions += batch.cached_extractions
-        if self.cache:
-            self.cache.put_many("ingest", batch.new_ingest_cache)
-            self.cache.put_many("extract", batch.new_extract_cache)
-        builder = TableBuilder(self.parts.catalog)
-        kept = 0
-        for document, extraction in zip(batch.documents, batch.extractions, strict=True):
+        self.batches += 1
+        left_out = []
+        for position, document in enumerate(batch.documents):
             if (duplicate := self.seen.check(document)) is not None:
                 self.duplicates.append(duplicate)
-                continue
-            builder.add(document, extraction, position=self.position)
-            self.position += 1
-            kept += 1
-        self.parts.write(batch.index, builder.frames(keep_position=True))
-        return kept
+                left_out.append(position)
+            else:
+                self.position += 1
+        if left_out:
+            self.parts.exclude(batch.index, left_out)
+        return len(batch.documents) - len(left_out)
 
     def report(self, skipped: list[str], fingerprint: str) -> dict[str, Any]:
         """Every input accounted for: ingested, duplicate, rejected (with reason) or skipped."""
@@ -247,6 +395,8 @@ def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary
 def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name: str, *,
                version: str | None = None, baseline: dict[str, int] | None = None) -> RunSummary:
     """Assemble the fragments into staged files, validate and publish."""
+    from policytrace.publish import publish_staged
+
     report_dir = new_report_dir(state.output)
     report = state.report(skipped, fingerprint)
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -327,33 +477,51 @@ def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, ba
         fetched_dir=None if materialized.kind == "local" else fetched_dir)
 
 
-def run_batches(plan: RunPlan, results: Iterator[BatchResult],
-                on_batch: Callable[[BatchResult, int], None] | None = None) -> RunState:
-    """Feed batch results (in order) into a RunState."""
-    cache = ResultCache(plan.cache_path) if plan.cache_path else None
-    state = RunState(plan.root, plan.output, plan.work_dir, cache)
+def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
+                on_batch: Callable[[BatchOutput, int], None] | None = None) -> RunState:
+    """Feed batch summaries (in order) into a RunState."""
+    if plan.cache_path:
+        ResultCache(plan.cache_path).close()  # create the store before workers write to it
+    state = RunState(plan.root, plan.output, plan.work_dir)
     state.rejections += plan.fetch_failures
-    try:
-        for batch in results:
-            kept = state.add(batch)
-            if on_batch:
-                on_batch(batch, kept)
-    finally:
-        if cache:
-            cache.close()
+    for batch in results:
+        kept = state.add(batch)
+        if on_batch:
+            on_batch(batch, kept)
     return state
+
+
+def in_order(plan: RunPlan, pool: BatchPool | None = None, window: int | None = None) -> Iterator[BatchOutput]:
+    """Build the plan's batches (in the pool's workers, or here one by one) and yield them in order."""
+    if pool is None:
+        for index, files in enumerate(plan.batches):
+            yield build_batch(index, files, plan.root, plan.topic, plan.cache_path, plan.work_dir)
+        return
+    window = window or 2 * pool.workers
+    pending: list[Future[BatchOutput]] = []
+    batches = iter(enumerate(plan.batches))
+    while True:
+        while len(pending) < window and (item := next(batches, None)) is not None:
+            index, files = item
+            pending.append(pool.submit(index, files, plan.root, plan.topic, plan.cache_path, plan.work_dir))
+        if not pending:
+            return
+        yield pending.pop(0).result()
 
 
 def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAULT_TOPIC,
                    version: str | None = None, baseline: dict[str, int] | None = None,
-                   batch_size: int = 200, use_cache: bool = True) -> RunSummary:
-    """The whole pipeline without Prefect (for tests, debugging and benchmarks)."""
+                   batch_size: int = 200, use_cache: bool = True, workers: int = 0) -> RunSummary:
+    """The whole pipeline without Prefect (for tests, debugging and benchmarks).
+
+    workers=0 builds the batches in this process; N > 0 in a pool of N worker processes.
+    """
     from policytrace.remote_output import is_remote, mirror_path, pull_latest, push_latest
 
     if is_remote(output):
         local = mirror_path(str(output))
         pull_latest(str(output), local)
-        summary = run_in_process(spec, local, topic_name, version, baseline, batch_size, use_cache)
+        summary = run_in_process(spec, local, topic_name, version, baseline, batch_size, use_cache, workers)
         if summary.published:
             push_latest(local, str(output))
         return summary
@@ -362,9 +530,11 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
     try:
         if (done := up_to_date_summary(plan.root, output, plan.fingerprint)) is not None:
             return done
-        results = (process_batch(i, files, plan.root, topic_name, plan.cache_path)
-                   for i, files in enumerate(plan.batches))
-        state = run_batches(plan, results)
+        if workers and len(plan.batches) > 1:
+            with BatchPool(workers, topic_name) as pool:
+                state = run_batches(plan, in_order(plan, pool))
+        else:
+            state = run_batches(plan, in_order(plan))
         return finish_run(state, plan.skipped, plan.fingerprint, topic_name,
                           version=version, baseline=baseline)
     finally:

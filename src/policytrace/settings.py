@@ -10,6 +10,9 @@ OFFLINE_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "GX_ANALYTICS_ENABLED": "False",
+    # polars' allocator (jemalloc) keeps freed pages for a while by default; return them at once,
+    # so that a long run's memory falls back after each table and chunk (read when polars loads).
+    "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
 }
 
 

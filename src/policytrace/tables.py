@@ -13,6 +13,13 @@ from policytrace.ids import make_id, normalise_name
 from policytrace.ingest.common import word_count
 from policytrace.schema import Catalog, load_catalog
 
+# Actor rows of one document (see TableBuilder.actor_fragment).
+ACTOR_FRAGMENT_SCHEMA = {
+    "actor_id": pl.String, "name": pl.String, "actor_type": pl.String, "country": pl.String,
+    "wikidata_id": pl.String, "is_registered": pl.Boolean, "aliases": pl.List(pl.String),
+    "mention_count": pl.Int64, "_doc": pl.Int64,
+}
+
 
 def actor_id(key: str) -> str:
     """The actor id of an actor key (registry key or type and normalised name)."""
@@ -69,6 +76,8 @@ class TableBuilder:
         self._actor_docs: dict[str, set[str]] = defaultdict(set)
         self._actor_aliases: dict[str, set[str]] = defaultdict(set)
         self._actor_mentions: Counter[str] = Counter()
+        # Per document: actor key -> (attributes, names seen, mentions), for `fragments()`.
+        self._document_actors: list[tuple[int, dict[str, list[Any]]]] = []
 
     def add(self, document: Document, extraction: Extraction, position: int | None = None) -> None:
         """Add one document and what was extracted from it; `position` is its place in the input order."""
@@ -79,6 +88,7 @@ class TableBuilder:
         text = document.text
         new_id = _IdMaker()
         first_rows = {name: len(rows) for name, rows in self.rows.items()}
+        self._document_actors.append((position, {}))
         self._add_rows(document, extraction, source_id, text, new_id)
         # Every row of this document carries its position, so rows can be put in input order.
         for name, rows in self.rows.items():
@@ -123,6 +133,13 @@ class TableBuilder:
             self._actor_aliases[actor.key].add(actor.surface)
             self._actor_docs[actor.key].add(source_id)
             self._actor_mentions[actor.key] += 1
+            here = self._document_actors[-1][1].setdefault(actor.key, [
+                {"actor_id": row_id, "name": actor.name, "actor_type": actor.actor_type,
+                 "country": actor.country, "wikidata_id": actor.wikidata_id,
+                 "is_registered": actor.is_registered}, set(), 0])
+            here[1].update(actor.aliases)
+            here[1].add(actor.surface)
+            here[2] += 1
             mention("actors", row_id, actor.evidence)
 
         event_ids = []
@@ -195,7 +212,30 @@ class TableBuilder:
                 self.rows["sources"].append(row)
             mention("sources", cited_id, cited.evidence)
 
-    def frames(self, keep_position: bool = False) -> dict[str, pl.DataFrame]:
+    def actor_fragment(self) -> pl.DataFrame:
+        """Actors per document, not yet merged: one row per actor and document position (`_doc`).
+
+        `aliases` holds every name seen in that document (the canonical name too, unsorted
+        duplicates removed); `PartStore.actors` merges the rows of the documents that are kept.
+        """
+        rows = [{**attributes, "aliases": sorted(a for a in names if a), "mention_count": mentions,
+                 "_doc": position}
+                for position, actors in self._document_actors
+                for attributes, names, mentions in actors.values()]
+        return pl.DataFrame(rows, schema=ACTOR_FRAGMENT_SCHEMA, strict=False) if rows \
+            else pl.DataFrame(schema=ACTOR_FRAGMENT_SCHEMA)
+
+    def fragments(self) -> dict[str, pl.DataFrame]:
+        """The batch's tables as fragments: rows keep their `_doc` position, actors stay per document.
+
+        Any set of documents can then be left out (duplicates found later) before the fragments of
+        all batches are assembled into the same tables `frames()` would give for the documents kept.
+        """
+        frames = self.frames(keep_position=True, with_actors=False)
+        frames["actors"] = self.actor_fragment()
+        return frames
+
+    def frames(self, keep_position: bool = False, with_actors: bool = True) -> dict[str, pl.DataFrame]:
         """All tables, conformed and in their declared row order.
 
         With keep_position, document-ordered tables keep the `_doc` column (for writing parts).
@@ -209,6 +249,8 @@ class TableBuilder:
         rows = {**self.rows, "actors": actor_rows}
         frames = {}
         for spec in self.catalog:
+            if spec.name == "actors" and not with_actors:
+                continue
             schema = {f.name: f.polars_type for f in spec.fields}
             if spec.row_order == "document":
                 schema["_doc"] = pl.Int64

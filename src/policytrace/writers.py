@@ -68,11 +68,21 @@ class TableFileWriter:
         if self._pending_rows >= self.row_group_rows:
             self._flush()
 
-    def _flush(self) -> None:
+    def _flush(self, final: bool = False) -> None:
+        """Write whole row groups of `row_group_rows` rows (and, at the end, the rest).
+
+        Row groups always start at multiples of `row_group_rows`, so the Parquet file is the same
+        however the rows arrived (batch size, task runner).
+        """
         if not self._pending:
             return
-        chunk = pl.concat(self._pending, how="vertical")
-        self._pending, self._pending_rows = [], 0
+        chunk = pl.concat(self._pending, how="vertical", rechunk=False)
+        whole = chunk.height if final else chunk.height - chunk.height % self.row_group_rows
+        self._pending = [chunk.slice(whole)] if whole < chunk.height else []
+        self._pending_rows = chunk.height - whole
+        if not whole:
+            return
+        chunk = chunk.slice(0, whole).rechunk()
         self._parquet.write_table(self.spec.to_arrow(chunk), row_group_size=self.row_group_rows)
         csv_frame(self.spec, chunk).write_csv(
             self._csv, include_header=False, separator=",", line_terminator="\n",
@@ -82,7 +92,7 @@ class TableFileWriter:
 
     def close(self) -> int:
         """Finish both files; returns the number of rows written."""
-        self._flush()
+        self._flush(final=True)
         self._parquet.close()
         self._csv.close()
         return self.rows

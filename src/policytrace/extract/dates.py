@@ -80,7 +80,8 @@ _GRAMMAR = re.compile(
   | (?P<prev>\bthe\s+(?P<prev_which>previous|following)\s+(?P<prev_unit>{_UNIT})\b)
   | (?P<ago>\b(?P<ago_count>{_COUNT})\s+(?P<ago_unit>{_UNIT}|day)s?\s+ago\b)
   | (?P<same>\bthat\s+(?:same\s+)?(?P<same_unit>day|month|year)\b)
-  | (?P<weekday>\b(?:(?P<weekday_which>last|this|on)\s+)?(?P<weekday_name>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b)
+  | (?P<weekday>\b(?:(?P<weekday_which>last|this|on)\s+)?
+     (?P<weekday_name>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b)
   | (?P<today>\b(?:today|yesterday|tonight)\b)
   | (?P<now>\b(?:now|currently)\b)
   | (?P<year>\b(?:(?:early|late|mid)[\s-])?(?P<year_year>{_YEAR})\b(?![,.]?\d|\s*(?:people|prisoners|inmates|men)))

@@ -15,7 +15,6 @@ worker process starts a Prefect server of its own (12-18 s before the first task
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
@@ -27,7 +26,6 @@ configure_environment()
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
-from prefect.futures import PrefectFuture  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from policytrace import pipeline  # noqa: E402
@@ -66,18 +64,11 @@ def validate_and_publish(state: pipeline.RunState, skipped: list[str], fingerpri
 
 
 def _in_order(plan: pipeline.RunPlan, pool: pipeline.BatchPool | None) -> Iterator[pipeline.BatchOutput]:
-    """Submit batches a window at a time and yield their results in input order."""
-    window = max(WINDOW, 2 * pool.workers) if pool else WINDOW
-    pending: deque[PrefectFuture] = deque()
-    batches = iter(enumerate(plan.batches))
-    while True:
-        while len(pending) < window and (item := next(batches, None)) is not None:
-            index, files = item
-            pending.append(process_batch.submit(index, files, plan.root, plan.topic, plan.cache_path,
-                                                plan.work_dir, pool.key if pool else None))
-        if not pending:
-            return
-        yield pending.popleft().result()
+    """Submit batches as Prefect tasks a window at a time and yield their results in input order."""
+    return pipeline.in_order_windowed(
+        plan, lambda index, files: process_batch.submit(index, files, plan.root, plan.topic, plan.cache_path,
+                                                        plan.work_dir, pool.key if pool else None),
+        max(WINDOW, 2 * pool.workers) if pool else WINDOW)
 
 
 def _uses_threads() -> bool:

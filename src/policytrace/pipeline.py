@@ -16,6 +16,7 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -286,8 +287,6 @@ def run_batch(index: int, files: list[InputFile], root: Path, topic_name: str, c
     return BatchPool.get(pool_key).submit(index, files, root, topic_name, cache_path, work_dir).result()
 
 
-
-
 # ---- the run, in the flow's process --------------------------------------------------------------
 
 @dataclass
@@ -323,10 +322,9 @@ class RunState:
     left out when the fragments are assembled.
     """
 
-    def __init__(self, root: Path, output: Path, work_dir: Path, cache: ResultCache | None = None) -> None:
+    def __init__(self, root: Path, output: Path, work_dir: Path) -> None:
         self.root, self.output = root, output
         self.parts = PartStore(work_dir)
-        self.cache = cache
         self.position = 0
         self.seen = DuplicateFilter()
         self.rejections: list[Rejection] = []
@@ -491,22 +489,28 @@ def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
     return state
 
 
+def in_order_windowed(plan: RunPlan, submit: Callable[[int, list[InputFile]], Any],
+                      window: int) -> Iterator[BatchOutput]:
+    """Submit batches (`submit` returns a future) a window at a time; yield their results in input order."""
+    pending: deque[Any] = deque()
+    batches = iter(enumerate(plan.batches))
+    while True:
+        while len(pending) < window and (item := next(batches, None)) is not None:
+            pending.append(submit(*item))
+        if not pending:
+            return
+        yield pending.popleft().result()
+
+
 def in_order(plan: RunPlan, pool: BatchPool | None = None, window: int | None = None) -> Iterator[BatchOutput]:
     """Build the plan's batches (in the pool's workers, or here one by one) and yield them in order."""
     if pool is None:
         for index, files in enumerate(plan.batches):
             yield build_batch(index, files, plan.root, plan.topic, plan.cache_path, plan.work_dir)
         return
-    window = window or 2 * pool.workers
-    pending: list[Future[BatchOutput]] = []
-    batches = iter(enumerate(plan.batches))
-    while True:
-        while len(pending) < window and (item := next(batches, None)) is not None:
-            index, files = item
-            pending.append(pool.submit(index, files, plan.root, plan.topic, plan.cache_path, plan.work_dir))
-        if not pending:
-            return
-        yield pending.pop(0).result()
+    yield from in_order_windowed(
+        plan, lambda index, files: pool.submit(index, files, plan.root, plan.topic, plan.cache_path,
+                                               plan.work_dir), window or 2 * pool.workers)
 
 
 def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAULT_TOPIC,

@@ -47,7 +47,7 @@ from policytrace.extract.text import (
 from policytrace.topic import Topic
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.6.0"
+EXTRACTOR_VERSION = "1.7.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
@@ -77,6 +77,8 @@ _PRONOUNS = {"he", "she", "him", "her"}
 _SUBJECT_PRONOUNS = {"he", "she"}  # a sentence opening with these speaks of the last person
 _REDUCED_RELATIVE_NEXT = {"since", "after", "before", "during", "from", "in", "into", "by"}
 _TOPIC_PREPOSITIONS = {"of", "on", "about", "for"}
+# before a noun: "the women's complaints", "her appeal" (not a verb: "had written to")
+_DETERMINERS = {"the", "a", "an", "'s", "’s", "her", "his", "their", "its", "our", "my", "of"}
 _GERUND_AUXILIARIES = {"being", "having", "been"}  # "after being pardoned", "having been freed"
 # "according to the emergencies ministry": a body or outlet reporting on its own makes a statement
 # even when the sentence tells the news it reports (docs/annotation.md 2.2)
@@ -93,6 +95,7 @@ _VOICE_REACH = 1  # sentences apart at most: an institution's and its spokespers
 _QUESTION_REACH = 8  # words between "how many" / "whether" and the trigger it asks about
 _IMPLIED_REACH = 2  # sentences of the paragraph searched back for a policy event's actors
 _ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
+_CHANGED_AFTER_REACH = 8  # words between a recruitment and the "instead" that makes it a change
 _DENIAL_REACH = 7  # words between a denied verb and the term of service it denies
 # Casualty words that name no death: "she had been wounded" stays a casualty, not a death.
 _NOT_DEADLY = {"wounded", "injured", "hurt"}
@@ -100,6 +103,9 @@ _NOT_DEADLY = {"wounded", "injured", "hurt"}
 # named in the sentence before.
 _IMPLIED_ACTOR_TYPES = {"policy_start", "policy_change", "policy_end"}
 _GROUP_PRONOUNS = {"they", "it"}
+_QUANTIFIERS = {"many", "most", "some", "all", "several", "few", "hundreds", "thousands", "dozens",
+                "half", "none", "each", "both"}
+_PRONOUN_AUXILIARIES = {"was", "had", "has", "been", "is", "also", "then", "later", "reportedly"}
 # Before a speech verb, these mark another occasion of the same speaker ("he later said").
 _OCCASION_ADVERBS = {"later", "earlier", "previously", "again", "subsequently"}
 # Words between a pronoun and its speech verb: "he later said", "she has also claimed".
@@ -562,15 +568,35 @@ class DocumentExtractor:
                 )
                 and attribution.claimant.actor_type != "population_group"
                 and self._is_statement(attribution, cues, has_quote)
+                # "Oyelaran said the association had written to the council": the speaker
+                # reports a grievance, which is the complaint (docs/annotation.md 2.2)
+                and not any(
+                    t[0] == "complaint"
+                    and t[1] > attribution.cue_first
+                    # "forwarded the women's complaints": someone else's grievance, a noun
+                    and self.lowers[t[1] - 1] not in _DETERMINERS
+                    for t in triggers
+                )
             ):
                 triggers.append(("statement", attribution.cue_first, attribution.cue_last))
+        grievance = any(label == "grievance" for label, _, _ in cues)
         seen_types: set[str] = set()
+        seen_speakers: set[tuple[str, str | None]] = set()
         claimant = result.claimant
         for event_type, first, last in sorted(triggers, key=lambda t: t[1]):
             event_type = self._refine_type(event_type, first, last, mentions)
-            if event_type in seen_types or (not self.on_topic and event_type in _TOPIC_EVENT_TYPES):
+            spoken = event_type == "statement"
+            if spoken and grievance:
+                # "said they had not been consulted": what is said is a grievance
+                event_type = "complaint"
+            if (
+                event_type in seen_types and not spoken
+                or not self.on_topic and event_type in _TOPIC_EVENT_TYPES
+            ):
                 continue
-            actors = self._event_actors(first, last, mentions, event_type, attributions)
+            actors = self._event_actors(
+                first, last, mentions, "statement" if spoken else event_type, attributions
+            )
             if self.quoted[first] and self._first_person(first):
                 # a grievance told in the first person inside a quote belongs to the speaker
                 # (the last person named outside quotes), not to whom it was addressed
@@ -578,8 +604,13 @@ class DocumentExtractor:
                 actors = [(speaker.key, "agent")] if speaker is not None else []
             if not actors and event_type in _IMPLIED_ACTOR_TYPES:
                 actors = self._implied_actors(sentence)
+            group = self._group_antecedent(sentence, first)
+            if group is not None and all(key != group for key, _ in actors):
+                # "Many of them have been killed, according to relatives": the convicts of the
+                # sentence before, not the sources
+                actors = [(group, "agent"), *actors]
             if (
-                event_type != "statement"  # a speaker comes from the attribution cues
+                not spoken  # a speaker comes from the attribution cues
                 and last_person is not None
                 and all(key != last_person.key for key, _ in actors)
                 and self._pronoun_subject(sentence, first)
@@ -588,10 +619,29 @@ class DocumentExtractor:
                 actors = [(last_person.key, "agent"), *actors]
             if not actors:
                 continue
+            cited_report = False
+            if spoken:
+                # one statement per speaker, and one more for an outlet a source cue names:
+                # "X assessed ..., consistent with reporting by A" gives X's and A's
+                # (docs/annotation.md 2.2)
+                speaker = next((key for key, role in actors if role == "claimant"), None)
+                reported = any(
+                    a.cue_first == first
+                    and not a.verb
+                    and a.claimant is not None
+                    and a.claimant.actor_type in _REPORTER_TYPES
+                    for a in attributions
+                )
+                if (event_type, speaker) in seen_speakers or (
+                    event_type in seen_types and not reported
+                ):
+                    continue
+                seen_speakers.add((event_type, speaker))
+                # the outlets cited for another speaker's statement published their own
+                # reports: another occasion than anything else they say in the document
+                cited_report = reported and event_type in seen_types
             seen_types.add(event_type)
-            date_value = self._nearest_date(
-                first, last, dates, said=event_type == "statement"
-            )
+            date_value = self._nearest_date(first, last, dates, said=spoken)
             negated = any(
                 label == "negation" and first - 4 <= cue_first < first
                 for label, cue_first, _ in cues
@@ -603,7 +653,7 @@ class DocumentExtractor:
             )
             attribution = next((a for a in attributions if a.claimant is not None), None)
             event_claimant = claimant.key if claimant else None
-            if event_type == "statement":
+            if spoken:
                 event_claimant = next(
                     (key for key, role in actors if role == "claimant"), event_claimant
                 )
@@ -626,10 +676,55 @@ class DocumentExtractor:
             )
             self._new_occasion.append(
                 event_type == "statement"
-                and bool(_OCCASION_ADVERBS.intersection(self.lowers[max(0, first - 3) : first]))
+                and (
+                    cited_report
+                    or bool(_OCCASION_ADVERBS.intersection(self.lowers[max(0, first - 3) : first]))
+                )
             )
-            if event_type == "statement":
+            if cited_report:
+                self._cited_reporters(record, first, attributions, result)
+            elif event_type == "statement":
                 self._co_reporters(record, first, last, mentions, result)
+
+    def _cited_reporters(
+        self, record: EventRecord, first: int, attributions: list[Attribution], result: SentenceFacts
+    ) -> None:
+        """"..., consistent with reporting by IStories, BBC Russian and Mediazona": each outlet
+        of the list cited by the source cue made its own report (docs/annotation.md 2.2)."""
+        speaker = record.claimant_key
+        record.actors = [(speaker, "claimant")] if speaker else record.actors
+        for attribution in attributions:
+            claimant = attribution.claimant
+            if (
+                attribution.cue_first != first
+                or attribution.verb
+                or claimant is None
+                or claimant.key == speaker
+                or claimant.actor_type not in _REPORTER_TYPES
+            ):
+                continue
+            self._add_statement_copy(record, claimant.key, first, attribution.cue_last, result)
+
+    def _add_statement_copy(
+        self, record: EventRecord, speaker: str, first: int, last: int, result: SentenceFacts
+    ) -> None:
+        """The same statement by another speaker of the same sentence, on the same occasion."""
+        copy = EventRecord(
+            event_type="statement",
+            trigger=record.trigger,
+            description=record.description,
+            evidence=record.evidence,
+            date=record.date,
+            claimant_key=speaker,
+            attribution=record.attribution,
+            is_negated=record.is_negated,
+            is_hedged=record.is_hedged,
+            actors=[(speaker, "claimant")],
+        )
+        result.events.append((len(self.extraction.events), first, last))
+        self.extraction.events.append(copy)
+        self._event_policies.append(None)
+        self._new_occasion.append(self._new_occasion[-1] if self._new_occasion else False)
 
     def _co_reporters(
         self,
@@ -685,22 +780,7 @@ class DocumentExtractor:
                 )
             if mention.key == speaker:
                 continue
-            copy = EventRecord(
-                event_type="statement",
-                trigger=record.trigger,
-                description=record.description,
-                evidence=record.evidence,
-                date=record.date,
-                claimant_key=mention.key,
-                attribution=record.attribution,
-                is_negated=record.is_negated,
-                is_hedged=record.is_hedged,
-                actors=[(mention.key, "claimant")],
-            )
-            result.events.append((len(self.extraction.events), first, last))
-            self.extraction.events.append(copy)
-            self._event_policies.append(None)
-            self._new_occasion.append(self._new_occasion[-1] if self._new_occasion else False)
+            self._add_statement_copy(record, mention.key, first, last, result)
 
     def _is_statement(
         self, attribution: Attribution, cues: list[tuple[str, int, int]], has_quote: bool
@@ -738,6 +818,13 @@ class DocumentExtractor:
         """The event type a trigger stands for in its clause; None for background clauses."""
         lowers = self.lowers
         rules = self.topic.background
+        if event_type == "recruitment" and self.topic.changed_after:
+            # "inmates have been signed up for Storm V units instead": the new terms replace old
+            for position in range(first + 1, min(len(lowers), first + 1 + _CHANGED_AFTER_REACH)):
+                if not self.content[position]:
+                    break
+                if lowers[position] in self.topic.changed_after:
+                    return "policy_change"
         if event_type in ("recruitment", "release"):
             window = " ".join(lowers[max(0, first - 4) : first])
             if any(cue in window for cue in self.topic.ended_cues):
@@ -892,7 +979,50 @@ class DocumentExtractor:
         start = sentence.first
         while start < first and not self.content[start]:
             start += 1
-        return self.lowers[start] in _SUBJECT_PRONOUNS and not self.quoted[start]
+        if self.lowers[start] in _SUBJECT_PRONOUNS and not self.quoted[start]:
+            return True
+        # "..., and two months later he was dead": the pronoun right before the trigger (past
+        # auxiliaries) is its subject; it stands for the last person when the sentence names no
+        # person, nor a noun for one, before it
+        position = first - 1
+        while position > start and self.lowers[position] in _PRONOUN_AUXILIARIES:
+            position -= 1
+        if position <= start or self.lowers[position] not in _SUBJECT_PRONOUNS:
+            return False
+        if self.quoted[position]:
+            return False
+        person_words = self.topic.person_nouns
+        return not any(
+            self.lowers[p] in person_words for p in range(sentence.first, position)
+        ) and not any(
+            m.actor_type == "person" and m.first < position
+            for m in self.mentions_by_sentence.get(sentence.index, [])
+        )
+
+    def _group_antecedent(self, sentence: Sentence, first: int) -> str | None:
+        """The group a sentence opening with "Many of them" / "Most of those" is about: the last
+        group named in the sentence before, in the same paragraph."""
+        start = sentence.first
+        while start < first and not self.content[start]:
+            start += 1
+        if not (
+            start + 3 <= first
+            and self.lowers[start] in _QUANTIFIERS
+            and self.lowers[start + 1] == "of"
+            and self.lowers[start + 2] in ("them", "those")
+        ):
+            return None
+        if sentence.index == 0:
+            return None
+        before = self.sentences[sentence.index - 1]
+        if before.paragraph != sentence.paragraph:
+            return None
+        groups = [
+            m
+            for m in self.mentions_by_sentence.get(before.index, [])
+            if m.actor_type == "population_group" and not self.quoted[m.first]
+        ]
+        return groups[-1].key if groups else None
 
     def _implied_actors(self, sentence: Sentence) -> list[tuple[str, str]]:
         """Actors of a policy sentence in the passive ("The pardon was replaced by conditional
@@ -1008,6 +1138,24 @@ class DocumentExtractor:
         later_keys = {key for key, _ in later.actors}
         return main_first in later_keys or main_later in first_keys
 
+    def _voices_grievance(self, complaint: EventRecord, later: EventRecord, new: bool) -> bool:
+        """Whether a statement right after a complaint is the complainant voicing it on the same
+        occasion ('... had not been consulted. "Half our customers come by tram," said X'): a
+        grievance is a complaint, not also a statement (docs/annotation.md 2.2)."""
+        if complaint.event_type != "complaint" or later.event_type != "statement" or new:
+            return False
+        if later.date is not None:
+            return False
+        if not 0 < later.evidence.sentence_index - complaint.evidence.sentence_index <= 2:
+            return False
+        speaker, complainant = _main_actor(later), _main_actor(complaint)
+        if speaker is None or complainant is None:
+            return False
+        # the complainant speaks, or speaks through its chair or spokesperson (named together)
+        return any(
+            key == speaker and role in ("claimant", "agent") for key, role in complaint.actors
+        ) or any(key == complainant for key, _ in later.actors)
+
     def _merge_events(self) -> None:
         """One row per event: later mentions of the same event (type, main actor, date) are dropped.
 
@@ -1031,11 +1179,20 @@ class DocumentExtractor:
             )
             target = None
             for kept_index, other in enumerate(kept):
-                if other.event_type != event.event_type or not _compatible(other.date, event.date):
+                if not _compatible(other.date, event.date):
+                    continue
+                if other.event_type != event.event_type:
+                    if self._voices_grievance(other, event, self._new_occasion[index]):
+                        target = kept_index
+                        break
                     continue
                 if (other.date is None or event.date is None) and (
                     self._new_occasion[index]
                     or (event.date is not None and kept_occasion[kept_index])
+                    # a letter sent "last week" and the grievance told to the reporter are two
+                    # complaints (docs/annotation.md 2.2)
+                    or event.event_type == "complaint"
+                    and (other.date is None) != (event.date is None)
                 ):
                     # "He later said ...", "In February he said ...": the same speaker on
                     # another occasion is another statement (docs/annotation.md 2.2)

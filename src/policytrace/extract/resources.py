@@ -82,6 +82,7 @@ class CompiledTopic:
     ended_cues: frozenset[str] = frozenset()
     ended_after: frozenset[str] = frozenset()
     non_statements: frozenset[str] = frozenset()
+    changed_after: frozenset[str] = frozenset()
 
 
 def _known_actors(topic: Topic) -> list[KnownActor]:
@@ -156,6 +157,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     index.add(("attribution", "source_after"), attribution.get("before_source", []))
     index.add(("cue", "negation"), event_lexicon.get("negation", []))
     index.add(("cue", "hedge"), event_lexicon.get("hedge", []))
+    index.add(("cue", "grievance"), event_lexicon.get("grievance", []))
 
     condition_lexicon = topic.data("conditions", {})
     rules = {}
@@ -231,6 +233,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ended_cues=frozenset(w.lower() for w in event_lexicon.get("ended", [])),
         ended_after=frozenset(w.lower() for w in event_lexicon.get("ended_after", [])),
         non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
+        changed_after=frozenset(w.lower() for w in event_lexicon.get("changed_after", [])),
     )
     # one look-up per token in `ActorFinder._lowercase_groups`: group heads and body nouns
     compiled.lower_heads = frozenset(compiled.group_heads) | frozenset(compiled.organisation_nouns)

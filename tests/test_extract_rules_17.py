@@ -1,0 +1,107 @@
+"""Extractor 1.7 rules: grievances, cited reports, pronoun and group subjects (made-up sentences)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from policytrace.documents import Document
+from policytrace.extract import extract_document
+from policytrace.topic import load_topic
+
+PUBLISHED = datetime(2024, 10, 3, 12, 0, tzinfo=UTC)
+TOPIC_CONTEXT = (
+    "Wagner recruited prisoners in penal colonies and promised them a pardon "
+    "after six months at the front in Ukraine.\n\n"
+)
+
+
+def extract(text: str):
+    document = Document(
+        text=text,
+        document_format="text",
+        file_path="test.txt",
+        raw_sha256="0" * 64,
+        published_at=PUBLISHED,
+    )
+    return extract_document(document, load_topic())
+
+
+def events_of(extraction, event_type: str) -> list:
+    return [e for e in extraction.events if e.event_type == event_type]
+
+
+def actor_names(extraction, event) -> set[str]:
+    by_key = {actor.key: actor.name for actor in extraction.actors}
+    return {by_key.get(key, key) for key, _ in event.actors}
+
+
+def test_a_speaker_voicing_a_grievance_makes_a_complaint_not_a_statement():
+    extraction = extract(
+        TOPIC_CONTEXT + "Marta Kovalenko said the families of the victims had not been told that the men were free."
+    )
+    assert not events_of(extraction, "statement")
+    [complaint] = events_of(extraction, "complaint")
+    assert "Marta Kovalenko" in actor_names(extraction, complaint)
+
+
+def test_a_plain_statement_stays_a_statement():
+    extraction = extract(TOPIC_CONTEXT + "Marta Kovalenko, a lawyer in Kazan, said the men had returned home.")
+    assert len(events_of(extraction, "statement")) == 1
+    assert not events_of(extraction, "complaint")
+
+
+def test_each_outlet_cited_for_another_assessment_has_its_own_statement():
+    extraction = extract(
+        TOPIC_CONTEXT + "Mediazona said in May that recruiters had visited two colonies. "
+        "Analysts at the Fiction Institute assessed in February that convicts no longer receive "
+        "pardons, an assessment consistent with reporting by Mediazona and the BBC."
+    )
+    by_key = {actor.key: actor.name for actor in extraction.actors}
+    speakers = [by_key.get(e.claimant_key) for e in events_of(extraction, "statement")]
+    # Mediazona's earlier report and the report cited in the assessment are two occasions
+    assert speakers.count("Mediazona") == 2
+    assert "BBC" in speakers
+
+
+def test_a_pronoun_right_before_the_trigger_is_the_last_person_named():
+    extraction = extract(
+        TOPIC_CONTEXT + "Yevgeny Prigozhin led the mutiny in June 2023. "
+        "By the time the columns reached Moscow, the deal was done, and two months later he was "
+        "dead."
+    )
+    deaths = events_of(extraction, "death")
+    assert deaths and "Yevgeny Prigozhin" in actor_names(extraction, deaths[-1])
+
+
+def test_a_pronoun_after_a_noun_for_a_person_is_not_the_last_person():
+    extraction = extract(
+        TOPIC_CONTEXT + "Yevgeny Prigozhin led the mutiny in June 2023. "
+        "A neighbour said the fighter came back in May and that later he was killed."
+    )
+    for event in events_of(extraction, "death") + events_of(extraction, "casualties"):
+        assert "Yevgeny Prigozhin" not in actor_names(extraction, event)
+
+
+def test_many_of_them_are_the_group_of_the_sentence_before():
+    extraction = extract(
+        TOPIC_CONTEXT + "Officials put the number of convicts at the front at 40,000. "
+        "Many of them have been killed, according to relatives."
+    )
+    [casualties] = events_of(extraction, "casualties")
+    assert "Russian prisoners" in actor_names(extraction, casualties)
+
+
+def test_recruitment_into_new_units_instead_is_a_change_of_the_policy():
+    extraction = extract(TOPIC_CONTEXT + "Since the autumn, inmates have been signed up for Storm V units instead.")
+    assert events_of(extraction, "policy_change")
+    # the context sentence recruits; the sentence with "instead" does not
+    assert all(e.evidence.sentence_index == 0 for e in events_of(extraction, "recruitment"))
+
+
+def test_pardons_signed_by_decree_are_no_new_law():
+    extraction = extract(
+        TOPIC_CONTEXT + "The president's spokesman admitted that the pardons were being signed by decree."
+    )
+    assert not events_of(extraction, "policy_start")
+    signed = extract(TOPIC_CONTEXT + "Vladimir Putin signed a law on October 2.")
+    assert events_of(signed, "policy_start")

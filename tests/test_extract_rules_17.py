@@ -105,3 +105,26 @@ def test_pardons_signed_by_decree_are_no_new_law():
     assert not events_of(extraction, "policy_start")
     signed = extract(TOPIC_CONTEXT + "Vladimir Putin signed a law on October 2.")
     assert events_of(signed, "policy_start")
+
+
+def test_what_a_law_allows_is_its_terms_not_events():
+    extraction = extract(
+        TOPIC_CONTEXT + "Vladimir Putin signed a law on October 2 allowing defendants whose "
+        "criminal cases have reached court to be released from criminal liability."
+    )
+    types = [e.event_type for e in extraction.events if e.evidence.sentence_index == 1]
+    assert types == ["policy_start"]
+
+
+def test_a_policy_sentence_naming_nobody_belongs_to_the_policy_owner():
+    extraction = extract(
+        "Russia ended the pardons for convicts who fight in Ukraine, the BBC reported.\n\n"
+        "New, stricter regulations have been implemented."
+    )
+    [change] = events_of(extraction, "policy_change")
+    assert actor_names(extraction, change) == {"Russia"}
+
+
+def test_a_heading_asking_why_reports_no_event():
+    extraction = extract(TOPIC_CONTEXT + "Why the terms changed\n\nThe ministry said nothing.")
+    assert not events_of(extraction, "policy_change")

@@ -73,6 +73,8 @@ _POLICY_OWNER_TYPES = {
     "military_unit",
     "court_or_prosecutor",
 }
+# who owns a policy that a later sentence changes without naming anyone: a state or a body
+_POLICY_OWNERS = {"state", "government_body"}
 _PRONOUNS = {"he", "she", "him", "her"}
 _SUBJECT_PRONOUNS = {"he", "she"}  # a sentence opening with these speaks of the last person
 _REDUCED_RELATIVE_NEXT = {"since", "after", "before", "during", "from", "in", "into", "by"}
@@ -197,6 +199,8 @@ class DocumentExtractor:
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
         self._main_policy: Policy | None = None
         self._event_policies: list[str | None] = []  # per event: the policy its sentence is about
+        # the state or body that last acted on a policy, for policy sentences naming nobody
+        self._policy_owner: str | None = None
         self._new_occasion: list[bool] = []  # per event: a statement that marks its own occasion
         self._actor_types: dict[str, str] = {}
 
@@ -212,6 +216,7 @@ class DocumentExtractor:
                 self.mentions_by_sentence.setdefault(sentence.index, []).append(mention)
                 self.extraction.actors.append(self._actor_record(mention, sentence))
         self.on_topic = self._is_on_topic(mentions)
+        self._mention_types = {mention.key: mention.actor_type for mention in mentions}
         by_label = self._matches()
         previous_date: DateValue | None = None
         last_person: Mention | None = None
@@ -554,6 +559,10 @@ class DocumentExtractor:
         )
         if denied_from is not None:
             triggers = [t for t in triggers if t[1] < denied_from]
+        terms_from = self._terms_start(sentence)
+        if terms_from is not None:
+            kinds = self.topic.terms[2]
+            triggers = [t for t in triggers if not (t[0] in kinds and t[1] > terms_from)]
         has_quote = bool(attributions) and any(self.quoted[sentence.first : sentence.last])
         for attribution in attributions:
             # "according to X" attributes the sentence's news; it is X's statement only when
@@ -604,6 +613,10 @@ class DocumentExtractor:
                 actors = [(speaker.key, "agent")] if speaker is not None else []
             if not actors and event_type in _IMPLIED_ACTOR_TYPES:
                 actors = self._implied_actors(sentence)
+                if not actors and self._policy_owner is not None:
+                    # "New, stricter regulations have been implemented" opening a paragraph:
+                    # the owner of the policy the article has been telling about
+                    actors = [(self._policy_owner, "agent")]
             group = self._group_antecedent(sentence, first)
             if group is not None and all(key != group for key, _ in actors):
                 # "Many of them have been killed, according to relatives": the convicts of the
@@ -671,6 +684,16 @@ class DocumentExtractor:
             )
             result.events.append((len(self.extraction.events), first, last))
             self.extraction.events.append(record)
+            if event_type in _POLICY_EVENT_TYPES:
+                owner = next(
+                    (
+                        key
+                        for key, role in actors
+                        if role == "agent" and self._mention_types.get(key) in _POLICY_OWNERS
+                    ),
+                    None,
+                )
+                self._policy_owner = owner or self._policy_owner
             self._event_policies.append(
                 self._policy_for(sentence).key if event_type in _POLICY_EVENT_TYPES else None
             )
@@ -998,6 +1021,20 @@ class DocumentExtractor:
             m.actor_type == "person" and m.first < position
             for m in self.mentions_by_sentence.get(sentence.index, [])
         )
+
+    def _terms_start(self, sentence: Sentence) -> int | None:
+        """Where the terms of a law begin: "a law on October 2 allowing defendants ... to be
+        released": the verb of allowing after a word for a law (`terms` in events.yaml)."""
+        verbs, nouns, _ = self.topic.terms
+        if not verbs:
+            return None
+        lowers = self.lowers
+        for position in range(sentence.first + 1, sentence.last):
+            if lowers[position] in verbs and any(
+                lowers[p] in nouns for p in range(max(sentence.first, position - 6), position)
+            ):
+                return position
+        return None
 
     def _group_antecedent(self, sentence: Sentence, first: int) -> str | None:
         """The group a sentence opening with "Many of them" / "Most of those" is about: the last

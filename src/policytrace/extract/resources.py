@@ -83,6 +83,12 @@ class CompiledTopic:
     ended_after: frozenset[str] = frozenset()
     non_statements: frozenset[str] = frozenset()
     changed_after: frozenset[str] = frozenset()
+    # events.yaml `terms`: (verbs, nouns before them, event types that are terms after them)
+    terms: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
+        frozenset(),
+        frozenset(),
+        frozenset(),
+    )
 
 
 def _known_actors(topic: Topic) -> list[KnownActor]:
@@ -234,6 +240,10 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ended_after=frozenset(w.lower() for w in event_lexicon.get("ended_after", [])),
         non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
         changed_after=frozenset(w.lower() for w in event_lexicon.get("changed_after", [])),
+        terms=tuple(
+            frozenset(str(w).lower() for w in event_lexicon.get("terms", {}).get(part, []))
+            for part in ("verbs", "nouns", "types")
+        ),
     )
     # one look-up per token in `ActorFinder._lowercase_groups`: group heads and body nouns
     compiled.lower_heads = frozenset(compiled.group_heads) | frozenset(compiled.organisation_nouns)

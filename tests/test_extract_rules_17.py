@@ -128,3 +128,26 @@ def test_a_policy_sentence_naming_nobody_belongs_to_the_policy_owner():
 def test_a_heading_asking_why_reports_no_event():
     extraction = extract(TOPIC_CONTEXT + "Why the terms changed\n\nThe ministry said nothing.")
     assert not events_of(extraction, "policy_change")
+
+
+INTERVIEW = (
+    "Anna Sorel is a lawyer with Fair Trial Watch, a group that advises the families of "
+    "prisoners. We spoke to her in Riga.\n\n"
+    "How did recruitment in the colonies begin?\n\n"
+    "Wagner recruited prisoners in the summer of 2022 and promised them a pardon after six months.\n\n"
+    "What changed after that?\n\n"
+    "The defence ministry took over. Now the contracts are extended automatically.\n"
+)
+
+
+def test_an_interview_is_a_statement_of_the_interviewee_and_her_body():
+    extraction = extract(INTERVIEW)
+    interviews = [e for e in events_of(extraction, "statement") if e.attribution == "interview"]
+    assert len(interviews) == 1
+    assert actor_names(extraction, interviews[0]) == {"Anna Sorel", "Fair Trial Watch"}
+
+
+def test_an_explainer_with_question_headings_is_no_interview():
+    explainer = INTERVIEW.replace("We spoke to her in Riga.", "She is based in Riga.")
+    extraction = extract(explainer)
+    assert not [e for e in extraction.events if e.attribution == "interview"]

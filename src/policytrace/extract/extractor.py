@@ -73,6 +73,8 @@ _POLICY_OWNER_TYPES = {
     "military_unit",
     "court_or_prosecutor",
 }
+_INTERVIEW_QUESTIONS = 2  # paragraphs that are a single question each make a document an interview
+_INTERVIEWEE_BODY_TYPES = {"ngo_or_research", "media_outlet", "government_body", "other"}
 # who owns a policy that a later sentence changes without naming anyone: a state or a body
 _POLICY_OWNERS = {"state", "government_body"}
 _PRONOUNS = {"he", "she", "him", "her"}
@@ -271,8 +273,55 @@ class DocumentExtractor:
                 last_actor = mention
                 if mention.actor_type == "person":
                     last_person, last_person_sentence = mention, sentence.index
+        self._interview_statement()
         self._merge_events()
         return self.extraction
+
+    def _interview_statement(self) -> None:
+        """An interview (two or more paragraphs that are one question each) is a statement of the
+        interviewee: the first person named in the introduction, with the body named in the same
+        sentence ("Marina Lapteva is a lawyer with Open Gate, ..."), docs/annotation.md 2.2."""
+        questions = [
+            s
+            for index, s in enumerate(self.sentences)
+            if self.text[s.start : s.end].rstrip().endswith("?")
+            and (index == 0 or self.sentences[index - 1].paragraph != s.paragraph)
+            and (
+                index + 1 == len(self.sentences)
+                or self.sentences[index + 1].paragraph != s.paragraph
+            )
+        ]
+        if len(questions) < _INTERVIEW_QUESTIONS:
+            return
+        intro = [s for s in self.sentences if s.paragraph < questions[0].paragraph]
+        if not intro or not self.topic.interview_cues.intersection(
+            self.lowers[intro[0].first : intro[-1].last]
+        ):
+            return  # an explainer with question headings, not an interview
+        for sentence in intro:
+            mentions = [
+                m for m in self.mentions_by_sentence.get(sentence.index, []) if not self.quoted[m.first]
+            ]
+            person = next((m for m in mentions if m.actor_type == "person"), None)
+            if person is None:
+                continue
+            actors = [(person.key, "claimant")]
+            body = next((m for m in mentions if m.actor_type in _INTERVIEWEE_BODY_TYPES), None)
+            if body is not None and body.first > person.first:
+                actors.append((body.key, "claimant"))  # the body the interviewee speaks for
+            record = EventRecord(
+                event_type="statement",
+                trigger=span_text(self.text, self.toks, person.first, person.last),
+                description=_clip(self.text[sentence.start : sentence.end]),
+                evidence=self._evidence(sentence, person.first, person.last),
+                claimant_key=person.key,
+                attribution="interview",
+                actors=actors,
+            )
+            self.extraction.events.append(record)
+            self._event_policies.append(None)
+            self._new_occasion.append(False)
+            return
 
     # --- matches ------------------------------------------------------------------------------
     def _matches(self) -> dict[str, dict[int, list[tuple[str, int, int]]]]:

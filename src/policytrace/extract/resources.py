@@ -83,6 +83,7 @@ class CompiledTopic:
     ended_after: frozenset[str] = frozenset()
     non_statements: frozenset[str] = frozenset()
     changed_after: frozenset[str] = frozenset()
+    interview_cues: frozenset[str] = frozenset()
     # events.yaml `terms`: (verbs, nouns before them, event types that are terms after them)
     terms: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
         frozenset(),
@@ -240,6 +241,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         ended_after=frozenset(w.lower() for w in event_lexicon.get("ended_after", [])),
         non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
         changed_after=frozenset(w.lower() for w in event_lexicon.get("changed_after", [])),
+        interview_cues=frozenset(w.lower() for w in event_lexicon.get("interview_cues", [])),
         terms=tuple(
             frozenset(str(w).lower() for w in event_lexicon.get("terms", {}).get(part, []))
             for part in ("verbs", "nouns", "types")

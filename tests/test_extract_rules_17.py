@@ -151,3 +151,20 @@ def test_an_explainer_with_question_headings_is_no_interview():
     explainer = INTERVIEW.replace("We spoke to her in Riga.", "She is based in Riga.")
     extraction = extract(explainer)
     assert not [e for e in extraction.events if e.attribution == "interview"]
+
+
+def test_a_source_the_text_does_not_name_is_an_actor_and_speaks():
+    extraction = extract(
+        TOPIC_CONTEXT + "A Russian milblogger claimed that Storm V units attacked near Pokrovsk. "
+        "One independent outlet reported on October 1 that recruiters visited two colonies."
+    )
+    by_key = {actor.key: actor for actor in extraction.actors}
+    speakers = {
+        by_key[e.claimant_key].name: by_key[e.claimant_key].actor_type for e in events_of(extraction, "statement")
+    }
+    assert speakers == {"Russian milblogger": "person", "independent outlet": "media_outlet"}
+
+
+def test_an_indefinite_noun_that_does_not_report_is_no_actor():
+    extraction = extract(TOPIC_CONTEXT + "He started a channel about the war in 2023.")
+    assert "channel" not in {a.name for a in extraction.actors}

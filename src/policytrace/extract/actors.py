@@ -302,6 +302,7 @@ class ActorFinder:
             *self._registry_mentions(),
             *self._unregistered_names(),
             *self._lowercase_groups(),
+            *self._indefinite_sources(),
         ]
         # Longest names first, the registry winning ties: "Lukas Wagner" beats the registry's
         # "Wagner", while "Dmitry Peskov" stays the registry's Peskov.
@@ -623,6 +624,34 @@ class ActorFinder:
             False,
             kind="name",
         )
+
+    def _indefinite_sources(self) -> list[Mention]:
+        """ "A Russian milblogger claimed", "an independent outlet reported": a source the text
+        does not name is an actor of its own when it is the subject of a reporting verb."""
+        toks, topic = self.toks, self.topic
+        kinds = topic.indefinite_sources
+        if not kinds:
+            return []
+        found = []
+        for position, token in enumerate(toks):
+            if token.lower_ not in ("a", "an", "one"):
+                continue
+            words = []
+            cursor = position + 1
+            while cursor < len(toks) and len(words) < 3 and toks[cursor].lower_ in topic.group_adjectives:
+                words.append(topic.group_adjectives[toks[cursor].lower_])
+                cursor += 1
+            if cursor >= len(toks) or toks[cursor].lower_ not in kinds:
+                continue
+            verb = cursor + 1
+            while verb < len(toks) and toks[verb].lower_ in ("has", "had", "also", "later"):
+                verb += 1
+            if verb >= len(toks) or toks[verb].lower_ not in topic.group_subject_verbs:
+                continue
+            words.append(toks[cursor].lower_)
+            mention = self._group(position, cursor + 1, words, kinds[toks[cursor].lower_])
+            found.append(mention)
+        return found
 
     # --- coreference ----------------------------------------------------------------------
     def _resolve_short_names(self, taken: list[bool]) -> None:

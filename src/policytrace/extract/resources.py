@@ -84,6 +84,7 @@ class CompiledTopic:
     non_statements: frozenset[str] = frozenset()
     changed_after: frozenset[str] = frozenset()
     interview_cues: frozenset[str] = frozenset()
+    indefinite_sources: dict[str, str] = field(default_factory=dict)  # noun -> actor type
     # events.yaml `terms`: (verbs, nouns before them, event types that are terms after them)
     terms: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
         frozenset(),
@@ -212,6 +213,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         organisation_heads=_typed_words(words.get("organisation_heads", {})),
         group_adjectives=adjectives,
         group_heads=_typed_words(words.get("group_heads", {})),
+        indefinite_sources=_typed_words(words.get("indefinite_sources", {})),
         role_references={
             k.lower(): frozenset(h.lower() for h in v)
             for k, v in words.get("role_references", {}).items()

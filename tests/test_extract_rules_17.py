@@ -168,3 +168,18 @@ def test_a_source_the_text_does_not_name_is_an_actor_and_speaks():
 def test_an_indefinite_noun_that_does_not_report_is_no_actor():
     extraction = extract(TOPIC_CONTEXT + "He started a channel about the war in 2023.")
     assert "channel" not in {a.name for a in extraction.actors}
+
+
+def test_a_trial_told_step_by_step():
+    extraction = extract(
+        TOPIC_CONTEXT + "Nikolai Ivanov was found guilty by the Lesnoy District Court on Tuesday. "
+        "He spent six months at the front and was pardoned in 2023. "
+        "State prosecutor Olga Smirnova had asked for 19 years. "
+        "The defence asked to suspend the trial. The judge refused."
+    )
+    by_sentence = {(e.evidence.sentence_index, e.event_type) for e in extraction.events}
+    assert (2, "combat") in by_sentence and (2, "release") in by_sentence
+    assert (3, "legal") in by_sentence
+    judge = [e for e in extraction.events if e.evidence.sentence_index == 5]
+    assert [e.event_type for e in judge] == ["legal"]
+    assert actor_names(extraction, judge[0]) == {"Lesnoy District Court"}

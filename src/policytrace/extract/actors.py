@@ -260,7 +260,6 @@ _TYPE_HEADS = {
     "armed_group": {"group", "company"},
     "ngo_or_research": {"group", "organisation", "organization"},
     "media_outlet": {"outlet"},
-    "court_or_prosecutor": {"court"},
 }
 
 

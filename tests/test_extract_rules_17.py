@@ -183,3 +183,15 @@ def test_a_trial_told_step_by_step():
     judge = [e for e in extraction.events if e.evidence.sentence_index == 5]
     assert [e.event_type for e in judge] == ["legal"]
     assert actor_names(extraction, judge[0]) == {"Lesnoy District Court"}
+
+
+def test_ages_and_monthly_pay_are_quantities_with_their_units():
+    extraction = extract(
+        TOPIC_CONTEXT + "Galina Rudneva, 58, said recruiters promised 200,000 roubles a month. "
+        "A 74-year-old man was injured."
+    )
+    found = {(q.value, q.unit) for q in extraction.quantities}
+    assert (58.0, "year") in found
+    assert (200000.0, "RUB per month") in found
+    assert (74.0, "year") in found
+    assert (58.0, "month") not in found  # not the unit of the "six months" before it

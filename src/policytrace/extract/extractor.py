@@ -157,6 +157,8 @@ _OTHER_CLAUSE = re.compile(
     r",\s*(?:and|but)\s|\b(?:and|but)\s+(?:was|were|had|has|have|then|later)\b", re.IGNORECASE
 )
 _CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
+_RATE = re.compile(r"\s+(?:a|per|each|every)\s+(month|week|day|year)\b", re.IGNORECASE)
+_AGE_MIN, _AGE_MAX = 14, 110  # "Name, 58,": a number in this range after a person's name
 
 
 @dataclass
@@ -1476,11 +1478,19 @@ class DocumentExtractor:
                 or _TIME_WINDOW_AFTER.search(text[number.end : number.end + 14])
             ):
                 continue
-            unit = number.unit or self._implied_unit(sentence, number)
+            age = self._is_age(sentence, number)
+            unit = "year" if age else number.unit or self._implied_unit(sentence, number)
             if unit is None or self._is_side_count(number, unit):
                 continue
-            if not self.on_topic and (number.is_time or unit.endswith(("second", "seconds"))):
+            if (
+                not self.on_topic
+                and not age
+                and (number.is_time or unit.endswith(("second", "seconds")))
+            ):
                 continue  # off the topic, durations are the story's clock, not its figures
+            rate = _RATE.match(text, number.end)
+            if rate and unit.isupper():
+                unit = f"{unit} per {rate.group(1).lower()}"  # "200,000 roubles a month"
             event_index = _nearest(result.events, self.toks, number.start)
             condition_index = _nearest(result.conditions, self.toks, number.start)
             evidence = Evidence(
@@ -1500,6 +1510,25 @@ class DocumentExtractor:
                     condition_index=condition_index,
                 )
             )
+
+    def _is_age(self, sentence: Sentence, number: NumberMention) -> bool:
+        """ "a 74-year-old man", "Galina Rudneva, 58,": a person's age in years."""
+        if number.value is None:
+            return False
+        if number.text.lower().endswith(("-year-old", " year old", " years old")):
+            return True
+        if not (number.text.isdigit() and _AGE_MIN <= number.value <= _AGE_MAX):
+            return False
+        if self.text[number.start - 2 : number.start] != ", " or not _CLAUSE_END.match(
+            self.text[number.end : number.end + 2]
+        ):
+            return False
+        name_end = number.start - 2
+        return any(
+            m.actor_type == "person"
+            and self.toks[m.last - 1].idx + len(self.toks[m.last - 1].text) == name_end
+            for m in self.mentions_by_sentence.get(sentence.index, [])
+        )
 
     def _is_side_count(self, number: NumberMention, unit: str) -> bool:
         """ "two lawyers", "two reasons": a small count in words of something outside the topic."""

@@ -195,3 +195,19 @@ def test_ages_and_monthly_pay_are_quantities_with_their_units():
     assert (200000.0, "RUB per month") in found
     assert (74.0, "year") in found
     assert (58.0, "month") not in found  # not the unit of the "six months" before it
+
+
+def test_a_count_of_who_went_to_the_front_is_no_fighting():
+    extraction = extract(
+        TOPIC_CONTEXT + "Prigozhin claimed that 50,000 prisoners were sent to the front. "
+        "Between 100,000 and 180,000 have been sent to the front in total. "
+        "Storm Z units fought near Bakhmut in March 2023."
+    )
+    combat = [e.evidence.sentence_index for e in events_of(extraction, "combat")]
+    assert combat == [3]
+
+
+def test_recruited_for_the_fight_is_a_purpose():
+    extraction = extract("Wagner recruited prisoners for the fight in Ukraine.")
+    assert not events_of(extraction, "combat")
+    assert events_of(extraction, "recruitment")

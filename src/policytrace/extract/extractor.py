@@ -99,7 +99,10 @@ _VOICE_REACH = 1  # sentences apart at most: an institution's and its spokespers
 _QUESTION_REACH = 8  # words between "how many" / "whether" and the trigger it asks about
 _IMPLIED_REACH = 2  # sentences of the paragraph searched back for a policy event's actors
 _ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
-_CHANGED_AFTER_REACH = 8  # words between a recruitment and the "instead" that makes it a change
+_COUNT_AUXILIARIES = {"were", "was", "had", "have", "has", "been", "being", "are", "already"}
+_COUNT_WORDS = {"thousands", "hundreds", "dozens", "tens", "million", "millions", "thousand",
+                "hundred"}
+_CHANGED_AFTER_REACH = 12  # words between a recruitment and the "instead" that makes it a change
 _DENIAL_REACH = 7  # words between a denied verb and the term of service it denies
 # Casualty words that name no death: "she had been wounded" stays a casualty, not a death.
 _NOT_DEADLY = {"wounded", "injured", "hurt"}
@@ -879,6 +882,17 @@ class DocumentExtractor:
             return False  # "The Kremlin will say that ...": a prediction, not a statement
         return not (attribution.verb and attribution.pronoun and has_quote)
 
+    def _counted_subject(self, first: int) -> bool:
+        """Whether the subject right before a trigger is a number of people ("50,000 prisoners
+        had", "between 100,000 and 180,000 have been")."""
+        position = first - 1
+        while position > 0 and self.lowers[position] in _COUNT_AUXILIARIES:
+            position -= 1
+        if position < first - 1 and self.lowers[position] in self.topic.counted_units:
+            position -= 1  # the counted noun: "prisoners"
+        word = self.lowers[position] if position >= 0 else ""
+        return position < first - 1 and (word[:1].isdigit() or word in _COUNT_WORDS)
+
     def _first_person(self, first: int) -> bool:
         """"I wrote to ...", "I have complained": the trigger's subject is the quote's speaker."""
         position = first - 1
@@ -911,6 +925,10 @@ class DocumentExtractor:
                 word = lowers[position]
                 if word in singles or (word in pairs and lowers[position - 1] in pairs[word]):
                     return "policy_end"
+        if event_type == "combat" and self._counted_subject(first):
+            # "50,000 prisoners were sent to the front", "between 100,000 and 180,000 have been
+            # sent": a count of who went, told as a figure, not an occasion of fighting
+            return None
         if "quoted" in rules and event_type in rules["quoted"][1] and self.quoted[first]:
             if not (event_type == "complaint" and self._first_person(first)):
                 return None  # '"I wrote to the ministry," she said' is her complaint (below)
@@ -919,6 +937,8 @@ class DocumentExtractor:
         ):
             return None  # "has never confirmed": no claim was published
         previous = lowers[first - 1] if first > 0 else ""
+        if event_type == "combat" and previous == "the" and first > 1 and lowers[first - 2] == "for":
+            return None  # "recruiting prisoners for the fight in Ukraine": a purpose
         words, types = rules.get("infinitive", (frozenset(), frozenset()))
         if event_type in types and previous in words:
             return None

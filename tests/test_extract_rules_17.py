@@ -211,3 +211,20 @@ def test_recruited_for_the_fight_is_a_purpose():
     extraction = extract("Wagner recruited prisoners for the fight in Ukraine.")
     assert not events_of(extraction, "combat")
     assert events_of(extraction, "recruitment")
+
+
+def test_many_were_killed_is_the_group_before():
+    extraction = extract(
+        TOPIC_CONTEXT + "He later said 50,000 prisoners had joined Wagner. Many were killed near Bakhmut."
+    )
+    [casualties] = events_of(extraction, "casualties")
+    assert "Russian prisoners" in actor_names(extraction, casualties)
+
+
+def test_a_participle_after_a_policy_event_is_what_the_policy_does():
+    extraction = extract(
+        TOPIC_CONTEXT + "The defence ministry has since taken over that role, sending convicts to "
+        "the front in its own units."
+    )
+    second = [e.event_type for e in extraction.events if e.evidence.sentence_index == 1]
+    assert second == ["policy_start"]

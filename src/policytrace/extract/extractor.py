@@ -613,6 +613,20 @@ class DocumentExtractor:
         )
         if denied_from is not None:
             triggers = [t for t in triggers if t[1] < denied_from]
+        policy_at = min((t[1] for t in triggers if t[0] in _POLICY_EVENT_TYPES), default=None)
+        if policy_at is not None:
+            # "has taken over that role, sending convicts to the front": a participle clause
+            # after a policy event says what the policy does, not something else that happened
+            triggers = [
+                t
+                for t in triggers
+                if t[0] in _POLICY_EVENT_TYPES
+                or not (
+                    t[1] > policy_at
+                    and self.lowers[t[1]].endswith("ing")
+                    and self.lowers[t[1] - 1] == ","
+                )
+            ]
         terms_from = self._terms_start(sentence)
         if terms_from is not None:
             kinds = self.topic.terms[2]
@@ -1108,17 +1122,18 @@ class DocumentExtractor:
         return None
 
     def _group_antecedent(self, sentence: Sentence, first: int) -> str | None:
-        """The group a sentence opening with "Many of them" / "Most of those" is about: the last
-        group named in the sentence before, in the same paragraph."""
+        """The group a sentence opening with "Many of them" / "Most of those" / "Many were" is
+        about: the last group named in the sentence before, in the same paragraph."""
         start = sentence.first
         while start < first and not self.content[start]:
             start += 1
-        if not (
-            start + 3 <= first
-            and self.lowers[start] in _QUANTIFIERS
-            and self.lowers[start + 1] == "of"
-            and self.lowers[start + 2] in ("them", "those")
-        ):
+        lowers = self.lowers
+        if lowers[start] not in _QUANTIFIERS or start + 1 > first:
+            return None
+        partitive = lowers[start + 1] == "of" and lowers[start + 2] in ("them", "those")
+        # "Many were killed in the battle for Bakhmut": the quantifier alone is the subject
+        bare = lowers[start + 1] in _COUNT_AUXILIARIES
+        if not (partitive and start + 3 <= first or bare):
             return None
         if sentence.index == 0:
             return None

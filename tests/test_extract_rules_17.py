@@ -228,3 +228,24 @@ def test_a_participle_after_a_policy_event_is_what_the_policy_does():
     )
     second = [e.event_type for e in extraction.events if e.evidence.sentence_index == 1]
     assert second == ["policy_start"]
+
+
+def test_a_recruit_of_no_named_group_is_of_the_group_the_article_is_about():
+    extraction = extract(TOPIC_CONTEXT + "One woman said her husband signed up in September 2023.")
+    [recruitment] = [e for e in events_of(extraction, "recruitment") if e.evidence.sentence_index == 1]
+    assert "Russian prisoners" in actor_names(extraction, recruitment)
+
+
+def test_recruiting_offices_are_no_recruitment():
+    extraction = extract(TOPIC_CONTEXT + "Lawyers say this has turned detention centres into recruiting offices.")
+    assert all(e.evidence.sentence_index == 0 for e in events_of(extraction, "recruitment"))
+
+
+def test_an_interviewers_question_reports_nothing_but_a_dated_relative_clause_does():
+    extraction = extract(
+        INTERVIEW + "\nAre women recruited too?\n\n"
+        "Yes. We know of women prisoners who signed up this spring, mostly as medics.\n"
+    )
+    recruited = events_of(extraction, "recruitment")
+    assert not [e for e in recruited if e.description.endswith("?")]
+    assert any("this spring" in e.description for e in recruited)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -102,6 +103,7 @@ _ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
 _COUNT_AUXILIARIES = {"were", "was", "had", "have", "has", "been", "being", "are", "already"}
 _COUNT_WORDS = {"thousands", "hundreds", "dozens", "tens", "million", "millions", "thousand",
                 "hundred"}
+_DATED_REACH = 4  # words after a trigger in a relative clause that may date it
 _CHANGED_AFTER_REACH = 12  # words between a recruitment and the "instead" that makes it a change
 _DENIAL_REACH = 7  # words between a denied verb and the term of service it denies
 # Casualty words that name no death: "she had been wounded" stays a casualty, not a death.
@@ -224,6 +226,10 @@ class DocumentExtractor:
                 self.extraction.actors.append(self._actor_record(mention, sentence))
         self.on_topic = self._is_on_topic(mentions)
         self._mention_types = {mention.key: mention.actor_type for mention in mentions}
+        # an interviewer's questions ask; the answers report
+        self._questions = {s.index for s in self._interview_questions()}
+        groups = self.topic.recruited_groups
+        self._recruited = [(m.first, m.key) for m in mentions if m.key in groups]
         by_label = self._matches()
         previous_date: DateValue | None = None
         last_person: Mention | None = None
@@ -264,9 +270,10 @@ class DocumentExtractor:
                     last_speaker, last_speaker_sentence = claimant, sentence.index
             result = SentenceFacts(sentence)
             result.claimant = next((a.claimant for a in attributions if a.claimant), None)
-            self._sentence_events(
-                sentence, by_label, sentence_mentions, resolved, attributions, result, last_person
-            )
+            if sentence.index not in self._questions:
+                self._sentence_events(
+                    sentence, by_label, sentence_mentions, resolved, attributions, result, last_person
+                )
             if self.on_topic:
                 self._sentence_conditions(sentence, by_label, numbers, result)
             self._sentence_quantities(sentence, dates, numbers, result)
@@ -282,10 +289,9 @@ class DocumentExtractor:
         self._merge_events()
         return self.extraction
 
-    def _interview_statement(self) -> None:
-        """An interview (two or more paragraphs that are one question each) is a statement of the
-        interviewee: the first person named in the introduction, with the body named in the same
-        sentence ("Marina Lapteva is a lawyer with Open Gate, ..."), docs/annotation.md 2.2."""
+    def _interview_questions(self) -> list[Sentence]:
+        """The questions of an interview: paragraphs that are one question each (two or more),
+        after an introduction that says it is an interview (`interview_cues`); [] otherwise."""
         questions = [
             s
             for index, s in enumerate(self.sentences)
@@ -297,12 +303,22 @@ class DocumentExtractor:
             )
         ]
         if len(questions) < _INTERVIEW_QUESTIONS:
-            return
+            return []
         intro = [s for s in self.sentences if s.paragraph < questions[0].paragraph]
         if not intro or not self.topic.interview_cues.intersection(
             self.lowers[intro[0].first : intro[-1].last]
         ):
-            return  # an explainer with question headings, not an interview
+            return []  # an explainer with question headings, not an interview
+        return questions
+
+    def _interview_statement(self) -> None:
+        """An interview is a statement of the interviewee: the first person named in the
+        introduction, with the body named in the same sentence ("Marina Lapteva is a lawyer with
+        Open Gate, ..."), docs/annotation.md 2.2."""
+        if not self._questions:
+            return
+        first_question = min(self._questions)
+        intro = [s for s in self.sentences if s.index < first_question]
         for sentence in intro:
             mentions = [
                 m for m in self.mentions_by_sentence.get(sentence.index, []) if not self.quoted[m.first]
@@ -685,6 +701,14 @@ class DocumentExtractor:
                     # "New, stricter regulations have been implemented" opening a paragraph:
                     # the owner of the policy the article has been telling about
                     actors = [(self._policy_owner, "agent")]
+            if event_type == "recruitment" and not any(
+                key in self.topic.recruited_groups for key, _ in actors
+            ):
+                # "her husband signed up in September": a recruit of the group the article is
+                # about (the last one of `recruited_groups` it named)
+                index = bisect_left(self._recruited, (first, "")) - 1
+                if index >= 0:
+                    actors = [*actors, (self._recruited[index][1], "target")]
             group = self._group_antecedent(sentence, first)
             if group is not None and all(key != group for key, _ in actors):
                 # "Many of them have been killed, according to relatives": the convicts of the
@@ -896,6 +920,18 @@ class DocumentExtractor:
             return False  # "The Kremlin will say that ...": a prediction, not a statement
         return not (attribution.verb and attribution.pronoun and has_quote)
 
+    def _dated_after(self, first: int) -> bool:
+        """Whether a date word follows a trigger within its clause ("signed up this spring")."""
+        for position in range(first + 1, min(len(self.lowers), first + 1 + _DATED_REACH)):
+            if not self.content[position]:
+                return False
+            word = self.lowers[position]
+            if word == "since":
+                return False  # "the men who have signed up since the autumn": who they are
+            if word in DATE_WORDS or word[:1].isdigit() and len(word) == 4:
+                return True
+        return False
+
     def _counted_subject(self, first: int) -> bool:
         """Whether the subject right before a trigger is a number of people ("50,000 prisoners
         had", "between 100,000 and 180,000 have been")."""
@@ -1032,9 +1068,14 @@ class DocumentExtractor:
             position = first - 1
             while position > 0 and lowers[position] in self.topic.background_skip:
                 position -= 1
-            if lowers[position] in words and (position == 0 or lowers[position - 1] != ","):
+            if (
+                lowers[position] in words
+                and (position == 0 or lowers[position - 1] != ",")
+                and not self._dated_after(first)
+            ):
                 # "prisoners who fought" identifies the prisoners; ", who was released in the
-                # summer," (after a comma) adds an occurrence of its own and stays an event
+                # summer," (after a comma) and "women who signed up this spring" (a date of its
+                # own) add an occurrence and stay events
                 return None
         return event_type
 
@@ -1055,6 +1096,8 @@ class DocumentExtractor:
             before = self.toks[first - 1].lower_ if first > sentence.first else ""
             if before in self.topic.blockers.get(label, ()):
                 continue
+            if last < sentence.last and self.lowers[last] in self.topic.noun_uses.get(label, ()):
+                continue  # "recruiting offices": the trigger word modifies a noun
             candidates.append((label, first, last))
         # "The uprising ended within a day": an ending whose subject is another event's word
         # ends that event, not a policy.

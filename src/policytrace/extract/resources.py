@@ -84,6 +84,8 @@ class CompiledTopic:
     non_statements: frozenset[str] = frozenset()
     changed_after: frozenset[str] = frozenset()
     interview_cues: frozenset[str] = frozenset()
+    recruited_groups: frozenset[str] = frozenset()  # actor keys ("reg:russian_prisoners")
+    noun_uses: dict[str, frozenset[str]] = field(default_factory=dict)  # type -> next words
     indefinite_sources: dict[str, str] = field(default_factory=dict)  # noun -> actor type
     # events.yaml `terms`: (verbs, nouns before them, event types that are terms after them)
     terms: tuple[frozenset[str], frozenset[str], frozenset[str]] = (
@@ -244,6 +246,8 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         non_statements=frozenset(w.lower() for w in attribution.get("non_statements", [])),
         changed_after=frozenset(w.lower() for w in event_lexicon.get("changed_after", [])),
         interview_cues=frozenset(w.lower() for w in event_lexicon.get("interview_cues", [])),
+        recruited_groups=frozenset(f"reg:{key}" for key in event_lexicon.get("recruited_groups", [])),
+        noun_uses={k: frozenset(v) for k, v in event_lexicon.get("noun_uses", {}).items()},
         terms=tuple(
             frozenset(str(w).lower() for w in event_lexicon.get("terms", {}).get(part, []))
             for part in ("verbs", "nouns", "types")

@@ -241,10 +241,10 @@ def test_recruiting_offices_are_no_recruitment():
     assert all(e.evidence.sentence_index == 0 for e in events_of(extraction, "recruitment"))
 
 
-def test_an_interviewers_question_reports_nothing_but_a_dated_relative_clause_does():
+def test_an_interviewers_question_reports_nothing():
     extraction = extract(
         INTERVIEW + "\nAre women recruited too?\n\n"
-        "Yes. We know of women prisoners who signed up this spring, mostly as medics.\n"
+        "Yes. Women prisoners signed up this spring, mostly as medics.\n"
     )
     recruited = events_of(extraction, "recruitment")
     assert not [e for e in recruited if e.description.endswith("?")]

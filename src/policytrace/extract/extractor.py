@@ -103,7 +103,6 @@ _ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
 _COUNT_AUXILIARIES = {"were", "was", "had", "have", "has", "been", "being", "are", "already"}
 _COUNT_WORDS = {"thousands", "hundreds", "dozens", "tens", "million", "millions", "thousand",
                 "hundred"}
-_DATED_REACH = 4  # words after a trigger in a relative clause that may date it
 _CHANGED_AFTER_REACH = 12  # words between a recruitment and the "instead" that makes it a change
 _DENIAL_REACH = 7  # words between a denied verb and the term of service it denies
 # Casualty words that name no death: "she had been wounded" stays a casualty, not a death.
@@ -920,18 +919,6 @@ class DocumentExtractor:
             return False  # "The Kremlin will say that ...": a prediction, not a statement
         return not (attribution.verb and attribution.pronoun and has_quote)
 
-    def _dated_after(self, first: int) -> bool:
-        """Whether a date word follows a trigger within its clause ("signed up this spring")."""
-        for position in range(first + 1, min(len(self.lowers), first + 1 + _DATED_REACH)):
-            if not self.content[position]:
-                return False
-            word = self.lowers[position]
-            if word == "since":
-                return False  # "the men who have signed up since the autumn": who they are
-            if word in DATE_WORDS or word[:1].isdigit() and len(word) == 4:
-                return True
-        return False
-
     def _counted_subject(self, first: int) -> bool:
         """Whether the subject right before a trigger is a number of people ("50,000 prisoners
         had", "between 100,000 and 180,000 have been")."""
@@ -1068,14 +1055,9 @@ class DocumentExtractor:
             position = first - 1
             while position > 0 and lowers[position] in self.topic.background_skip:
                 position -= 1
-            if (
-                lowers[position] in words
-                and (position == 0 or lowers[position - 1] != ",")
-                and not self._dated_after(first)
-            ):
+            if lowers[position] in words and (position == 0 or lowers[position - 1] != ","):
                 # "prisoners who fought" identifies the prisoners; ", who was released in the
-                # summer," (after a comma) and "women who signed up this spring" (a date of its
-                # own) add an occurrence and stay events
+                # summer," (after a comma) adds an occurrence of its own and stays an event
                 return None
         return event_type
 

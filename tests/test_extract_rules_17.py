@@ -249,3 +249,12 @@ def test_an_interviewers_question_reports_nothing():
     recruited = events_of(extraction, "recruitment")
     assert not [e for e in recruited if e.description.endswith("?")]
     assert any("this spring" in e.description for e in recruited)
+
+
+def test_a_second_speech_verb_joined_by_but_keeps_the_first_speaker():
+    extraction = extract(
+        "The Kremlin on Tuesday confirmed that prisoners who fought in Ukraine are freed by "
+        "pardon, but said the decrees are not published."
+    )
+    cited = {c.name for c in extraction.cited_sources}
+    assert "Kremlin" in cited and "Ukraine" not in cited

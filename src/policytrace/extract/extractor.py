@@ -497,6 +497,15 @@ class DocumentExtractor:
                         )
                 continue
             claimant = self._speaker(first, last, sentence, mentions, last_person, last_actor)
+            earlier = next((a for a in reversed(found) if a.verb and a.claimant), None)
+            if (
+                earlier is not None
+                and first > sentence.first
+                and self.lowers[first - 1] in ("and", "but")
+            ):
+                # "The Kremlin confirmed ..., but said the decrees are not published": the second
+                # verb has the first one's subject
+                claimant = earlier.claimant
             if claimant is not None:
                 previous = self.lowers[first - 1] if first > sentence.first else ""
                 pronoun = previous in _PRONOUNS or previous in _GROUP_PRONOUNS

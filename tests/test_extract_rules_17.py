@@ -243,8 +243,7 @@ def test_recruiting_offices_are_no_recruitment():
 
 def test_an_interviewers_question_reports_nothing():
     extraction = extract(
-        INTERVIEW + "\nAre women recruited too?\n\n"
-        "Yes. Women prisoners signed up this spring, mostly as medics.\n"
+        INTERVIEW + "\nAre women recruited too?\n\nYes. Women prisoners signed up this spring, mostly as medics.\n"
     )
     recruited = events_of(extraction, "recruitment")
     assert not [e for e in recruited if e.description.endswith("?")]
@@ -258,3 +257,33 @@ def test_a_second_speech_verb_joined_by_but_keeps_the_first_speaker():
     )
     cited = {c.name for c in extraction.cited_sources}
     assert "Kremlin" in cited and "Ukraine" not in cited
+
+
+def test_numbers_written_in_words_with_scales():
+    extraction = extract(
+        TOPIC_CONTEXT + "Recruits were offered two hundred thousand roubles a month. "
+        "Journalists counted one hundred and ninety criminal cases. "
+        "Fifty thousand convicts joined Wagner."
+    )
+    found = {(q.value, q.unit) for q in extraction.quantities}
+    assert (200000.0, "RUB per month") in found
+    assert (190.0, "criminal cases") in found
+    assert (50000.0, "convicts") in found
+
+
+STRIKE = (
+    "Bus and tram drivers in Harwick walked out on Monday in a dispute over shift patterns. "
+    "Drivers say they have become prisoners of a rota that changes every few days. The operator "
+    "said it had recruited 45 new drivers this year and that the timetable would return to normal "
+    "within six months. Services at the Storm Lane interchange were suspended for the day. "
+    "Police said two commuters were treated for minor injuries after a crush at Central Station, "
+    "where hundreds of passengers waited for replacement buses. The mayor urged both sides to "
+    "return to talks, saying residents could not be left without transport for another week. "
+    "Union officials said more walkouts were planned for later in the month if no deal was reached."
+)
+
+
+def test_an_article_using_three_topic_words_in_passing_is_off_topic():
+    extraction = extract(STRIKE)
+    assert not events_of(extraction, "recruitment")
+    assert not extraction.conditions

@@ -428,6 +428,9 @@ class DocumentExtractor:
             for position, word in enumerate(self.lowers)
             if word in self.topic.topic_words and position not in in_local_names
         }
+        short_words, short_hits = self.topic.topic_short
+        if sum(self.content) <= short_words:
+            return len(words) >= short_hits  # a brief has room for few topic words
         return len(words) >= self.topic.topic_min_hits
 
     # --- actors -------------------------------------------------------------------------------

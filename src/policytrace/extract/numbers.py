@@ -124,7 +124,13 @@ _WORD_NUMBER = (
 )
 _DIGITS = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _SCALE = r"(?:\s*(?:hundred|thousand|million|billion|k|m|bn)\b)?"
-_AMOUNT = rf"(?:[$€₽£]\s?)?(?:{_DIGITS}|\b{_WORD_NUMBER}\b)(?:\s+dozen\b)?{_SCALE}"
+# "two hundred thousand", "one hundred and ninety", "fifty thousand": word numbers with scales
+_WORD_AMOUNT = (
+    rf"{_WORD_NUMBER}(?:\s+hundred(?:\s+(?:and\s+)?{_WORD_NUMBER})?)?"
+    rf"(?:\s+(?:thousand|million|billion)(?:\s+(?:and\s+)?{_WORD_NUMBER}"
+    rf"(?:\s+hundred(?:\s+(?:and\s+)?{_WORD_NUMBER})?)?)?)?"
+)
+_AMOUNT = rf"(?:[$€₽£]\s?)?(?:{_DIGITS}|\b{_WORD_AMOUNT}\b)(?:\s+dozen\b)?{_SCALE}"
 _NUMBER = re.compile(
     rf"""
     (?P<vague>\b(?:tens|hundreds)\s+of\s+thousands\b|\b(?:thousands|hundreds|dozens)(?=\s+of\b))
@@ -184,6 +190,8 @@ _SIGN = re.compile(r"^[$€₽£]\s?")
 _SCALE_SUFFIX = re.compile(r"\s*(hundred|thousand|million|billion|k|m|bn)$")
 _SCALE_ONLY = re.compile(r"\s*(hundred|thousand|million|billion)")
 _DIGITS_ONLY = re.compile(_DIGITS)
+_WORD_SPLIT = re.compile(r"[\s-]+")
+_LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _HYPHEN_UNIT = re.compile(r"-(year|month|week|day)(?:-old)?\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\s*(%|per\s*cent|percent)", re.IGNORECASE)
 _OF_PHRASE = re.compile(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", re.IGNORECASE)
@@ -231,12 +239,20 @@ def parse_amount(text: str) -> float | None:
     words = words.strip()
     if _DIGITS_ONLY.fullmatch(words):
         return float(words.replace(",", "")) * scale
-    total = 0
-    for part in words.split("-"):
-        if part not in NUMBER_WORDS:
+    total = current = 0
+    for part in _WORD_SPLIT.split(words):
+        if part == "and":
+            continue
+        if part == "hundred":
+            current = (current or 1) * 100
+        elif part in _LARGE:
+            total += (current or 1) * _LARGE[part]
+            current = 0
+        elif part in NUMBER_WORDS:
+            current += NUMBER_WORDS[part]
+        else:
             return None
-        total += NUMBER_WORDS[part]
-    return total * scale
+    return float((total + current) * scale)
 
 
 def _unit_after(text: str, position: int, limit: int) -> tuple[str | None, int]:

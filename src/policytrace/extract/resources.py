@@ -84,6 +84,7 @@ class CompiledTopic:
     non_statements: frozenset[str] = frozenset()
     changed_after: frozenset[str] = frozenset()
     interview_cues: frozenset[str] = frozenset()
+    topic_short: tuple[int, int] = (0, 3)  # (words, topic hits enough for a document that short)
     recruited_groups: frozenset[str] = frozenset()  # actor keys ("reg:russian_prisoners")
     noun_uses: dict[str, frozenset[str]] = field(default_factory=dict)  # type -> next words
     indefinite_sources: dict[str, str] = field(default_factory=dict)  # noun -> actor type
@@ -223,6 +224,7 @@ def compile_topic(topic: Topic) -> CompiledTopic:
         first_names=frozenset(words.get("first_names", [])),
         topic_words=frozenset(w.lower() for w in keywords.get("words", [])),
         topic_min_hits=int(keywords.get("min_hits", 3)),
+        topic_short=(int(keywords.get("short_words", 0)), int(keywords.get("short_min_hits", 3))),
         demonym_to_country={name.lower(): adjective for name, _c, adjective, _a in countries},
         background={
             name: (

@@ -279,7 +279,8 @@ STRIKE = (
     "Police said two commuters were treated for minor injuries after a crush at Central Station, "
     "where hundreds of passengers waited for replacement buses. The mayor urged both sides to "
     "return to talks, saying residents could not be left without transport for another week. "
-    "Union officials said more walkouts were planned for later in the month if no deal was reached."
+    "Union officials said more walkouts were planned for later in the month if no deal was reached. "
+    "Shops near the station reported fewer customers, and schools asked parents to plan ahead."
 )
 
 

@@ -288,3 +288,13 @@ def test_an_article_using_three_topic_words_in_passing_is_off_topic():
     extraction = extract(STRIKE)
     assert not events_of(extraction, "recruitment")
     assert not extraction.conditions
+
+
+def test_a_later_law_on_a_policy_already_started_changes_it():
+    extraction = extract(
+        TOPIC_CONTEXT + "Since March 2024, Russian law has allowed suspects to avoid prosecution "
+        "by signing a military contract. On October 2, 2024, Vladimir Putin signed a law that "
+        "lets defendants whose cases are before a court do the same."
+    )
+    types = {e.evidence.sentence_index: e.event_type for e in extraction.events if e.event_type.startswith("policy_")}
+    assert types == {1: "policy_start", 2: "policy_change"}

@@ -1316,6 +1316,25 @@ class DocumentExtractor:
             key == speaker and role in ("claimant", "agent") for key, role in complaint.actors
         ) or any(key == complainant for key, _ in later.actors)
 
+    def _later_starts_are_changes(self) -> None:
+        """A policy that the article has already seen start ("since March, suspects can sign a
+        contract") is changed, not started, by a later law on it ("the Duma adopted it in
+        September", "Putin signed a law on October 2 that allows defendants ...")."""
+        starts = [
+            (index, event)
+            for index, event in enumerate(self.extraction.events)
+            if event.event_type == "policy_start"
+            and event.date is not None
+            and self._event_policies[index] is not None
+        ]
+        for index, event in starts:
+            if any(
+                self._event_policies[other_index] == self._event_policies[index]
+                and other.date.end < event.date.start
+                for other_index, other in starts
+            ):
+                event.event_type = "policy_change"
+
     def _merge_events(self) -> None:
         """One row per event: later mentions of the same event (type, main actor, date) are dropped.
 
@@ -1326,6 +1345,7 @@ class DocumentExtractor:
         """
         types = {a.key: a.actor_type for a in self.extraction.actors}
         self._actor_types = types
+        self._later_starts_are_changes()
         kept: list[EventRecord] = []
         kept_policies: list[str | None] = []
         kept_occasion: list[bool] = []

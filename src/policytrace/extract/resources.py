@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spacy.lang.en import English
+from spacy.util import compile_infix_regex
 from spacy.matcher import PhraseMatcher
 from spacy.symbols import ORTH
 
@@ -139,6 +140,10 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     # sentence far more often than an initial starts a name.
     for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
         nlp.tokenizer.add_special_case(f"{letter}.", [{ORTH: letter}, {ORTH: "."}])
+    # Numbered source markers glued to a word ("intelligence.[1]", "that[5]") are tokens of
+    # their own, so names do not swallow them ("Ukrainian military intelligence.[1").
+    infixes = [*nlp.Defaults.infixes, r"\.(?=\[)", r"\["]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
     vocab = nlp.vocab
     actors = _known_actors(topic)
     actor_phrases = PhraseMatcher(vocab, attr="LOWER")

@@ -298,3 +298,12 @@ def test_a_later_law_on_a_policy_already_started_changes_it():
     )
     types = {e.evidence.sentence_index: e.event_type for e in extraction.events if e.event_type.startswith("policy_")}
     assert types == {1: "policy_start", 2: "policy_change"}
+
+
+def test_a_month_of_that_year_takes_the_year_before_it():
+    extraction = extract(
+        TOPIC_CONTEXT + "Wagner stopped recruiting prisoners in May 2023. In January of that year "
+        "the Kremlin had confirmed that the pardons came by decree."
+    )
+    [statement] = events_of(extraction, "statement")
+    assert (statement.date.start.isoformat(), statement.date.precision) == ("2023-01-01", "month")

@@ -75,6 +75,7 @@ _GRAMMAR = re.compile(
         (?P<season_name>{_SEASON})(?:\s+(?:of\s+)?(?P<season_year>{_YEAR})|\s+of\s+(?P<season_rel>last|this)\s+year)?\b
       |\b(?P<season_name2>{_SEASON})\s+(?:of\s+)?(?P<season_year2>{_YEAR})\b)
   | (?P<lastmonth>\b(?P<lastmonth_which>last|this)\s+(?P<lastmonth_month>{_MONTH})\b)
+  | (?P<mthat>\b(?P<mthat_month>{_MONTH})\s+of\s+(?:that|the\s+same)\s+year\b)
   | (?P<month>\b(?P<month_month>{_MONTH})\b)
   | (?P<rel>\b(?:(?P<rel_earlier>earlier|later)\s+)?(?P<rel_which>last|this|next|past)\s+(?P<rel_unit>{_UNIT})\b)
   | (?P<prev>\bthe\s+(?P<prev_which>previous|following)\s+(?P<prev_unit>{_UNIT})\b)
@@ -321,6 +322,11 @@ def find_dates(
         if kind == "same":
             mentions.append(DateMention(match.start(), match.end(), None, match.group("same_unit")))
             continue
+        if kind == "mthat":
+            # "In January of that year": the month in the year of the date before it
+            month = _month_number(match.group("mthat_month"))
+            mentions.append(DateMention(match.start(), match.end(), None, f"month-of-year:{month}"))
+            continue
         if kind == "prev":
             # "the following year", "the previous month": one unit after/before the date before it
             sign = "+" if match.group("prev_which").lower() == "following" else "-"
@@ -357,6 +363,9 @@ def anchor(mention: DateMention, previous: DateValue | None) -> DateValue | None
         return month_value(*_shift_months(previous.start, step), text)
     if mention.anchor_unit == "year":
         return year_value(previous.start.year, text)
+    if mention.anchor_unit.startswith("month-of-year:"):
+        month = int(mention.anchor_unit.split(":", 1)[1])
+        return month_value(previous.start.year, month, text)
     if mention.anchor_unit == "month" and previous.precision in ("day", "month"):
         return month_value(previous.start.year, previous.start.month, text)
     if mention.anchor_unit == "day" and previous.precision == "day":

@@ -307,3 +307,14 @@ def test_a_month_of_that_year_takes_the_year_before_it():
     )
     [statement] = events_of(extraction, "statement")
     assert (statement.date.start.isoformat(), statement.date.precision) == ("2023-01-01", "month")
+
+
+def test_two_months_later_in_his_death():
+    extraction = extract(
+        TOPIC_CONTEXT + "Prigozhin's feud with the military leadership ended in a mutiny in June "
+        "2023 and, two months later, in his death."
+    )
+    types = {e.event_type: e for e in extraction.events if e.evidence.sentence_index == 1}
+    assert "policy_end" not in types  # "ended in a mutiny" is an outcome
+    assert types["death"].date.start.isoformat() == "2023-08-01"
+    assert types["mutiny"].date.start.isoformat() == "2023-06-01"

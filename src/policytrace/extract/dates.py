@@ -80,6 +80,7 @@ _GRAMMAR = re.compile(
   | (?P<rel>\b(?:(?P<rel_earlier>earlier|later)\s+)?(?P<rel_which>last|this|next|past)\s+(?P<rel_unit>{_UNIT})\b)
   | (?P<prev>\bthe\s+(?P<prev_which>previous|following)\s+(?P<prev_unit>{_UNIT})\b)
   | (?P<ago>\b(?P<ago_count>{_COUNT})\s+(?P<ago_unit>{_UNIT}|day)s?\s+ago\b)
+  | (?P<later>\b(?P<later_count>{_COUNT})\s+(?P<later_unit>year|month)s?\s+(?:later|afterwards)\b)
   | (?P<same>\bthat\s+(?:same\s+)?(?P<same_unit>day|month|year)\b)
   | (?P<weekday>\b(?:(?P<weekday_which>last|this|on)\s+)?
      (?P<weekday_name>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b)
@@ -322,6 +323,13 @@ def find_dates(
         if kind == "same":
             mentions.append(DateMention(match.start(), match.end(), None, match.group("same_unit")))
             continue
+        if kind == "later":
+            # "two months later": counted from the date before it
+            count_text = match.group("later_count").lower()
+            count = int(count_text) if count_text.isdigit() else NUMBER_WORDS.get(count_text, 0)
+            unit = match.group("later_unit").lower()
+            mentions.append(DateMention(match.start(), match.end(), None, f"+{count}{unit}"))
+            continue
         if kind == "mthat":
             # "In January of that year": the month in the year of the date before it
             month = _month_number(match.group("mthat_month"))
@@ -348,6 +356,9 @@ def _now_is_temporal(text: str, match: re.Match[str]) -> bool:
     return not following.startswith(" that") and not preceding.endswith(("by ", "until "))
 
 
+_LATER_UNIT = re.compile(r"\+(\d+)(year|month)")
+
+
 def anchor(mention: DateMention, previous: DateValue | None) -> DateValue | None:
     """Resolve "that same month" against the date mentioned before it."""
     if mention.anchor_unit is None or previous is None:
@@ -363,6 +374,14 @@ def anchor(mention: DateMention, previous: DateValue | None) -> DateValue | None
         return month_value(*_shift_months(previous.start, step), text)
     if mention.anchor_unit == "year":
         return year_value(previous.start.year, text)
+    later = _LATER_UNIT.fullmatch(mention.anchor_unit)
+    if later:
+        count, unit = int(later.group(1)), later.group(2)
+        if unit == "year":
+            return year_value(previous.start.year + count, text)
+        if previous.precision not in ("day", "month"):
+            return None
+        return month_value(*_shift_months(previous.start, count), text)
     if mention.anchor_unit.startswith("month-of-year:"):
         month = int(mention.anchor_unit.split(":", 1)[1])
         return month_value(previous.start.year, month, text)

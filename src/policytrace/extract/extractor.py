@@ -1097,7 +1097,9 @@ class DocumentExtractor:
         # ends that event, not a policy.
         event_ends = {last for label, _, last in candidates if label not in _POLICY_EVENT_TYPES}
         candidates = [
-            c for c in candidates if not (c[0] == "policy_end" and c[1] in event_ends)
+            c
+            for c in candidates
+            if not (c[0] == "policy_end" and (c[1] in event_ends or self._ends_in_outcome(c)))
         ]
         # "had stopped recruiting", "ended pardons": the act named after an ending is what ended
         ends = {last for label, _, last in candidates if label == "policy_end"}
@@ -1115,6 +1117,15 @@ class DocumentExtractor:
             ):
                 kept.append(candidate)
         return kept
+
+    def _ends_in_outcome(self, candidate: tuple[str, int, int]) -> bool:
+        """ "The feud ended in a mutiny": "ended in a ..." names an outcome, not a policy's end."""
+        _, _, last = candidate
+        return (
+            self.lowers[last - 1] == "in"
+            and last < len(self.lowers)
+            and self.lowers[last] in ("a", "an")
+        )
 
     def _pronoun_subject(self, sentence: Sentence, first: int) -> bool:
         """Whether a sentence opens with "he" / "she" as its subject (outside quotes), so that an
@@ -1208,7 +1219,8 @@ class DocumentExtractor:
         near = [m for m in mentions if abs(m.first - first) <= 10]
         # "he was killed", "X ... was killed": one person's death, named or not nearby.
         singular = any(
-            word in ("was", "he", "she") for word in self.lowers[max(0, first - 4) : first + 1]
+            word in ("was", "he", "she", "his", "her")
+            for word in self.lowers[max(0, first - 4) : first + 1]
         )
         has_person = singular or any(m.actor_type == "person" for m in near)
         if event_type == "death" and not has_person:

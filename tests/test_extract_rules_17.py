@@ -318,3 +318,13 @@ def test_two_months_later_in_his_death():
     assert "policy_end" not in types  # "ended in a mutiny" is an outcome
     assert types["death"].date.start.isoformat() == "2023-08-01"
     assert types["mutiny"].date.start.isoformat() == "2023-06-01"
+
+
+def test_a_prison_term_and_time_served_are_no_terms_of_service():
+    extraction = extract(
+        TOPIC_CONTEXT + "He was 41, four years into an eleven-year term for armed robbery, when "
+        "Wagner offered him a pardon after six months at the front."
+    )
+    values = {(c.value, c.unit) for c in extraction.conditions if c.value is not None}
+    assert (11.0, "year") not in values and (4.0, "year") not in values
+    assert (6.0, "month") in values

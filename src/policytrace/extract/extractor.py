@@ -273,7 +273,7 @@ class DocumentExtractor:
                 self._sentence_events(
                     sentence, by_label, sentence_mentions, resolved, attributions, result, last_person
                 )
-            if self.on_topic:
+            if self.on_topic and sentence.index not in self._questions:
                 self._sentence_conditions(sentence, by_label, numbers, result)
             self._sentence_quantities(sentence, dates, numbers, result)
             for attribution in attributions:
@@ -1743,14 +1743,17 @@ def _compatible(left: DateValue | None, right: DateValue | None) -> bool:
 
 
 def _is_sentence_length(text: str, number: NumberMention) -> bool:
-    """A prison term or an age, not a term of service: "15 years of his sentence", "34-year-old"."""
+    """A prison term, time served or an age, not a term of service: "15 years of his sentence",
+    "an eleven-year term for armed robbery", "four years into it", "34-year-old"."""
     after = text[number.end : number.end + 30].lower()
     return (
         bool(
             re.match(
                 r"\s*(of (his|her|their|a|an|the) ([\w-]+ )?(sentence|term)|left to serve|"
                 r"sentence|-old|old\b|"
-                r"in prison|behind bars|ago)",
+                r"in prison|behind bars|ago|"
+                # "an eleven-year term for armed robbery"; "four years into his term"
+                r"term for|into\b)",
                 after,
             )
         )

@@ -328,3 +328,15 @@ def test_a_prison_term_and_time_served_are_no_terms_of_service():
     values = {(c.value, c.unit) for c in extraction.conditions if c.value is not None}
     assert (11.0, "year") not in values and (4.0, "year") not in values
     assert (6.0, "month") in values
+
+
+def test_outlets_listed_with_a_possessive_or_after_published_by_each_report():
+    extraction = extract(
+        TOPIC_CONTEXT + "In January, the outlet IStories, the BBC's Russian service and Mediazona "
+        "each reported that the pardons had stopped."
+    )
+    by_key = {actor.key: actor.name for actor in extraction.actors}
+    speakers = {by_key.get(e.claimant_key) for e in events_of(extraction, "statement")}
+    assert {"IStories", "BBC", "Mediazona"} <= speakers
+    passive = extract(TOPIC_CONTEXT + "Similar findings were published by IStories and Mediazona in February.")
+    assert {"IStories", "Mediazona"} <= {c.name for c in passive.cited_sources}

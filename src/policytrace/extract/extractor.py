@@ -876,7 +876,8 @@ class DocumentExtractor:
             if chain and chain[-1].last == mention.first:
                 chain[-1] = mention  # "the outlets IStories": the name, not the group noun
             elif chain and all(
-                self.lowers[p] in _COORDINATORS for p in range(chain[-1].last, mention.first)
+                self.lowers[p] in _COORDINATORS
+                for p in range(self._possessive_tail_end(chain[-1].last), mention.first)
             ):
                 chain.append(mention)
             else:
@@ -907,6 +908,21 @@ class DocumentExtractor:
             if mention.key == speaker:
                 continue
             self._add_statement_copy(record, mention.key, first, last, result)
+
+    def _possessive_tail_end(self, position: int) -> int:
+        """Past "'s Russian service" after a name ("the BBC's Russian service and Mediazona"):
+        the possessive and up to three words that name a part of the same body."""
+        if position >= len(self.lowers) or self.lowers[position] not in ("'s", "’s"):
+            return position
+        end = position + 1
+        while (
+            end < len(self.lowers)
+            and end - position <= 3
+            and self.toks[end].is_alpha
+            and self.lowers[end] not in _COORDINATORS
+        ):
+            end += 1
+        return end
 
     def _is_statement(
         self, attribution: Attribution, cues: list[tuple[str, int, int]], has_quote: bool

@@ -340,3 +340,14 @@ def test_outlets_listed_with_a_possessive_or_after_published_by_each_report():
     assert {"IStories", "BBC", "Mediazona"} <= speakers
     passive = extract(TOPIC_CONTEXT + "Similar findings were published by IStories and Mediazona in February.")
     assert {"IStories", "Mediazona"} <= {c.name for c in passive.cited_sources}
+
+
+def test_the_founder_is_the_person_whose_role_that_is():
+    extraction = extract(
+        TOPIC_CONTEXT + "Yevgeny Prigozhin led a mutiny in June 2023. A deal brokered by the "
+        "Belarusian leader, Alexander Lukashenko, ended it, and the founder moved to Belarus. "
+        "On 23 August he was killed when his plane crashed."
+    )
+    [death] = events_of(extraction, "death")
+    assert "Yevgeny Prigozhin" in actor_names(extraction, death)
+    assert "Alexander Lukashenko" not in actor_names(extraction, death)

@@ -312,6 +312,7 @@ class ActorFinder:
         self.mentions.sort(key=lambda m: m.first)
         self._resolve_short_names(taken)
         self._resolve_role_references(taken)
+        self._resolve_person_roles(taken)
         self._definite_speakers(taken)
         self.mentions.sort(key=lambda m: m.first)
         return self.mentions
@@ -711,6 +712,30 @@ class ActorFinder:
             for index in range(mention.first, mention.last):
                 taken[index] = True
         self.mentions.extend(new)
+
+    def _resolve_person_roles(self, taken: list[bool]) -> None:
+        """ "the founder", "the businessman": the latest registered person named before whose
+        registry roles end in that noun ("Wagner's founder"); "the founder of X" is someone else."""
+        roles: dict[str, list[Mention]] = {}
+        for mention in sorted(self.mentions, key=lambda m: m.first):
+            if mention.actor_type == "person" and mention.registered:
+                for alias in mention.aliases:
+                    head = alias.rsplit(" ", 1)[-1]
+                    if head.islower() and head.isalpha():
+                        roles.setdefault(head, []).append(mention)
+        if not roles:
+            return
+        toks = self.toks
+        for position in range(len(toks) - 1):
+            noun = toks[position + 1].text
+            if toks[position].lower_ != "the" or noun not in roles or taken[position + 1]:
+                continue
+            if position + 2 < len(toks) and toks[position + 2].lower_ == "of":
+                continue
+            earlier = [m for m in roles[noun] if m.last <= position]
+            if earlier:
+                taken[position] = taken[position + 1] = True
+                self.mentions.append(_copy(earlier[-1], position, position + 2, "role"))
 
     def _definite_speakers(self, taken: list[bool]) -> None:
         """A body named only by a definite description that speaks: "the emergencies ministry

@@ -351,3 +351,13 @@ def test_the_founder_is_the_person_whose_role_that_is():
     [death] = events_of(extraction, "death")
     assert "Yevgeny Prigozhin" in actor_names(extraction, death)
     assert "Alexander Lukashenko" not in actor_names(extraction, death)
+
+
+def test_crimes_committed_by_pardoned_veterans_are_crimes_not_releases():
+    extraction = extract(
+        TOPIC_CONTEXT + "Russian media have documented murders and assaults committed by pardoned "
+        "veterans of the group."
+    )
+    types = {e.event_type for e in extraction.events if e.evidence.sentence_index == 1}
+    assert "crime" in types
+    assert not types & {"release", "combat"}

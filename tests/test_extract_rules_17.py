@@ -361,3 +361,10 @@ def test_crimes_committed_by_pardoned_veterans_are_crimes_not_releases():
     types = {e.event_type for e in extraction.events if e.evidence.sentence_index == 1}
     assert "crime" in types
     assert not types & {"release", "combat"}
+
+
+def test_an_endnote_reports_nothing():
+    extraction = extract(
+        TOPIC_CONTEXT + "Sources:\n\n- [8] Count of criminal cases by independent journalists, December 2023.\n"
+    )
+    assert all(e.evidence.sentence_index == 0 for e in extraction.events)

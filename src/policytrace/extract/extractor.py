@@ -269,7 +269,7 @@ class DocumentExtractor:
                     last_speaker, last_speaker_sentence = claimant, sentence.index
             result = SentenceFacts(sentence)
             result.claimant = next((a.claimant for a in attributions if a.claimant), None)
-            if sentence.index not in self._questions:
+            if sentence.index not in self._questions and not self._is_reference(sentence):
                 self._sentence_events(
                     sentence, by_label, sentence_mentions, resolved, attributions, result, last_person
                 )
@@ -287,6 +287,19 @@ class DocumentExtractor:
         self._interview_statement()
         self._merge_events()
         return self.extraction
+
+    def _is_reference(self, sentence: Sentence) -> bool:
+        """An endnote ("[8] Count of criminal cases by independent journalists, December 2023."):
+        a list of sources, which reports nothing itself."""
+        position = sentence.first
+        while position < sentence.last and self.lowers[position] in ("-", "*", "•"):
+            position += 1
+        return (
+            position + 2 < sentence.last
+            and self.lowers[position] == "["
+            and self.lowers[position + 1].isdigit()
+            and self.lowers[position + 2] == "]"
+        )
 
     def _interview_questions(self) -> list[Sentence]:
         """The questions of an interview: paragraphs that are one question each (two or more),

@@ -1207,10 +1207,12 @@ class DocumentExtractor:
         lowers = self.lowers
         if lowers[start] not in _QUANTIFIERS or start + 1 > first:
             return None
-        partitive = lowers[start + 1] == "of" and lowers[start + 2] in ("them", "those")
+        # The position check comes first so that a quantifier near the end never reads past it.
+        partitive = (start + 3 <= first and lowers[start + 1] == "of"
+                     and lowers[start + 2] in ("them", "those"))
         # "Many were killed in the battle for Bakhmut": the quantifier alone is the subject
         bare = lowers[start + 1] in _COUNT_AUXILIARIES
-        if not (partitive and start + 3 <= first or bare):
+        if not (partitive or bare):
             return None
         if sentence.index == 0:
             return None

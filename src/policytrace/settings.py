@@ -13,6 +13,9 @@ OFFLINE_DEFAULTS = {
     # polars' allocator (jemalloc) keeps freed pages for a while by default; return them at once,
     # so that a long run's memory falls back after each table and chunk (read when polars loads).
     "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",
+    # Prefect gives its ephemeral server 20 s to start; on a busy 2-core machine (a CI runner, a
+    # benchmark next to other work) that was measured to run out, and the whole run failed.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 
 

@@ -28,7 +28,7 @@ from policytrace import __version__
 from policytrace.cache import CACHE_FORMAT, ResultCache
 from policytrace.documents import Document, Duplicate, Rejection
 from policytrace.documents import location as document_location
-from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_document
+from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION
 from policytrace.extract.model import Extraction
 from policytrace.ids import sha256_hex
 from policytrace.ingest import DEFAULT_EXCLUDE, DuplicateFilter, discover_files, read_file, relative_name
@@ -118,6 +118,8 @@ def extract_cache_key(document: Document, topic_fingerprint: str) -> str:
 def process_batch(index: int, files: list[InputFile], root: Path, topic_name: str,
                   cache_path: Path | None) -> BatchResult:
     """Read and extract one batch of files, reusing cached results where inputs are unchanged."""
+    from policytrace.extract import extract_document  # spaCy: only where batches are built
+
     result = BatchResult(index)
     cache = ResultCache(cache_path) if cache_path else None
     try:
@@ -217,6 +219,8 @@ def default_workers() -> int:
 
 def _warm_worker(topic_name: str) -> None:
     """Run once in each worker process: load the topic and compile the extractor's patterns."""
+    from policytrace.extract import extract_document
+
     topic = load_topic(topic_name)
     load_catalog()
     try:

@@ -272,6 +272,21 @@ class BatchPool:
                 self._executor = self._start()
             return self._executor.submit(build_batch, *args)
 
+    def call(self, function: Callable[..., Any], *args: Any) -> Future:
+        """Run any picklable function in a worker (the validation gate's units, the figure)."""
+        with self._lock:
+            return self._executor.submit(function, *args)
+
+    def warm_gate(self) -> None:
+        """Have idle workers import the validation gate's code while the last batches finish.
+
+        Queued behind the batches already submitted, so a worker only does it once it has no batch left.
+        """
+        from policytrace.gate_units import warm_worker
+
+        for _ in range(self.workers):
+            self.call(warm_worker)
+
     def close(self) -> None:
         BatchPool._registry.pop(self.key, None)
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -395,8 +410,9 @@ def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary
 
 
 def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name: str, *,
-               version: str | None = None, baseline: dict[str, int] | None = None) -> RunSummary:
-    """Assemble the fragments into staged files, validate and publish."""
+               version: str | None = None, baseline: dict[str, int] | None = None,
+               pool: BatchPool | None = None) -> RunSummary:
+    """Assemble the fragments into staged files, validate and publish (the gate in the pool's workers if any)."""
     from policytrace.publish import publish_staged
 
     report_dir = new_report_dir(state.output)
@@ -423,7 +439,7 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
         staging, state.output, load_topic(topic_name), report_dir / "validation",
         catalog=load_catalog(), version=version, baseline=baseline,
         input_sources=[{"title": f"news documents in {state.root.name}/", "path": state.root.name}],
-        extra_files={"ingest_report.json": report},
+        extra_files={"ingest_report.json": report}, submit=pool.call if pool is not None else None,
     )
     return RunSummary(
         **base, row_counts=row_counts, published=result.published, version=result.version,
@@ -494,13 +510,18 @@ def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
 
 
 def in_order_windowed(plan: RunPlan, submit: Callable[[int, list[InputFile]], Any],
-                      window: int) -> Iterator[BatchOutput]:
-    """Submit batches (`submit` returns a future) a window at a time; yield their results in input order."""
+                      window: int, after_last: Callable[[], None] | None = None) -> Iterator[BatchOutput]:
+    """Submit batches (`submit` returns a future) a window at a time; yield their results in input order.
+
+    after_last: called once the last batch is submitted.
+    """
     pending: deque[Any] = deque()
     batches = iter(enumerate(plan.batches))
     while True:
         while len(pending) < window and (item := next(batches, None)) is not None:
             pending.append(submit(*item))
+            if after_last is not None and item[0] == len(plan.batches) - 1:
+                after_last()
         if not pending:
             return
         yield pending.popleft().result()
@@ -514,7 +535,7 @@ def in_order(plan: RunPlan, pool: BatchPool | None = None, window: int | None = 
         return
     yield from in_order_windowed(
         plan, lambda index, files: pool.submit(index, files, plan.root, plan.topic, plan.cache_path,
-                                               plan.work_dir), window or 2 * pool.workers)
+                                               plan.work_dir), window or 2 * pool.workers, pool.warm_gate)
 
 
 def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAULT_TOPIC,
@@ -539,11 +560,12 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
         if (done := up_to_date_summary(plan.root, output, plan.fingerprint)) is not None:
             return done
         if workers and len(plan.batches) > 1:
+            # The same workers then run the validation gate.
             with BatchPool(workers, topic_name) as pool:
                 state = run_batches(plan, in_order(plan, pool))
-        else:
-            state = run_batches(plan, in_order(plan))
-        return finish_run(state, plan.skipped, plan.fingerprint, topic_name,
-                          version=version, baseline=baseline)
+                return finish_run(state, plan.skipped, plan.fingerprint, topic_name,
+                                  version=version, baseline=baseline, pool=pool)
+        state = run_batches(plan, in_order(plan))
+        return finish_run(state, plan.skipped, plan.fingerprint, topic_name, version=version, baseline=baseline)
     finally:
         plan.cleanup()

@@ -25,6 +25,7 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
+from policytrace import gate_units
 from policytrace.datadocs import add_docs_site, make_docs_offline, reuse_compiled_templates
 from policytrace.gate_units import (  # noqa: F401 - Failure, GateReport and write_gate_report: re-exported
     CHUNK_BYTES,
@@ -36,7 +37,6 @@ from policytrace.gate_units import (  # noqa: F401 - Failure, GateReport and wri
     UnitResult,
     chunk_rows_for,
     merge_failures,
-    merge_units,
     missing_report,
     missing_tables,
     plan_units,
@@ -574,9 +574,8 @@ class Gate:
                          docs_dir: Path | None = None, submit: Any = None) -> GateReport:
         """Validate the Parquet tables in a release or staging folder; nothing raises, all is reported."""
         if submit is not None:
-            from policytrace.gate_units import validate_in_workers
-
-            return validate_in_workers(submit, folder, topic, self.catalog, baseline, docs_dir, self.chunk_rows)
+            return gate_units.validate_in_workers(submit, folder, topic, self.catalog, baseline, docs_dir,
+                                                  self.chunk_rows)
         started = time.perf_counter()
         if missing := missing_tables(folder, self.catalog):
             return missing_report(missing, started)
@@ -596,7 +595,7 @@ class Gate:
         if docs_dir is not None:
             runner.build_docs()
             make_docs_offline(docs_dir)
-        return merge_units(units, results, row_counts, started)
+        return gate_units.merge_units(units, results, row_counts, started)
 
     def validate(self, tables: dict[str, pl.DataFrame], topic: Topic,
                  baseline: dict[str, int] | None = None, docs_dir: Path | None = None) -> GateReport:

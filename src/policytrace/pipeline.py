@@ -429,7 +429,7 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
                           message="no usable document: every input was rejected, skipped or a duplicate")
     staging = new_staging(state.output)
     try:
-        row_counts = state.parts.assemble(staging)
+        row_counts = state.parts.assemble(staging, submit=pool.call if pool is not None else None)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

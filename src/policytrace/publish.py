@@ -151,10 +151,13 @@ def point_latest(output: Path, release: Path) -> None:
     os.replace(temporary, latest)
 
 
-def _checksums(folder: Path) -> str:
+def _checksums(folder: Path, known: dict[str, dict[str, Any]] | None = None) -> str:
+    """SHA256SUMS of every file; known: hashes already taken of files unchanged since (the tables)."""
     lines = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS):
-        lines.append(f"{file_sha256(path)}  {path.relative_to(folder).as_posix()}")
+        name = path.relative_to(folder).as_posix()
+        digest = known[name]["sha256"] if known and name in known else file_sha256(path)
+        lines.append(f"{digest}  {name}")
     return "\n".join(lines) + "\n"
 
 
@@ -257,7 +260,7 @@ def publish_staged(
         else:
             draw_event_timeline(staging, figure_path)
         shutil.copytree(report_dir, staging / "validation", dirs_exist_ok=True)
-        (staging / CHECKSUMS).write_text(_checksums(staging), encoding="utf-8", newline="\n")
+        (staging / CHECKSUMS).write_text(_checksums(staging, files), encoding="utf-8", newline="\n")
         _kill_point("before_release_rename")
         _fsync_tree(staging)
         os.replace(staging, target)

@@ -516,6 +516,13 @@ class _SuiteRunner:
 def _run_unit(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: Topic, catalog: Catalog,
               chunk_rows: int, row_counts: dict[str, int], baseline: dict[str, int] | None) -> UnitResult:
     started = time.perf_counter()
+    result = _run_unit_checks(runner, folder, unit, topic, catalog, chunk_rows, row_counts, baseline)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run_unit_checks(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: Topic, catalog: Catalog,
+                     chunk_rows: int, row_counts: dict[str, int], baseline: dict[str, int] | None) -> UnitResult:
     if unit.kind == "row_counts":
         counts = pl.DataFrame({"table": list(baseline or {}), "minimum": list((baseline or {}).values()),
                                "row_count": [row_counts.get(t, 0) for t in baseline or {}]})
@@ -543,7 +550,7 @@ def _run_unit(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: Topic, 
                                               None, detail=str(exc).splitlines()[0]))
         stopped = True
     result = runner.take()
-    result.stopped, result.seconds = stopped, time.perf_counter() - started
+    result.stopped = stopped
     return result
 
 

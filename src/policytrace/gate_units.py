@@ -12,7 +12,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -302,18 +302,19 @@ def validate_in_workers(submit: Submit, folder: Path, topic: Topic, catalog: Cat
     row_counts = row_counts_of(folder, catalog)
     parts = docs_dir.parent / f".{docs_dir.name}-units" if docs_dir is not None else None
     futures: dict[int, Future] = {}
-    for index in sorted(range(len(units)), key=lambda i: -units[i].cost):
-        unit_docs = parts / f"{index:04d}" if parts is not None else None
-        futures[index] = submit(run_unit_in_worker, folder, units[index], topic, catalog, chunk_rows,
-                                row_counts, baseline, unit_docs)
     try:
+        for index in sorted(range(len(units)), key=lambda i: -units[i].cost):
+            unit_docs = parts / f"{index:04d}" if parts is not None else None
+            futures[index] = submit(run_unit_in_worker, folder, units[index], topic, catalog, chunk_rows,
+                                    row_counts, baseline, unit_docs)
+        # Every unit, even after one failed: none may still be writing once this returns.
+        wait(futures.values())
         results = [futures[index].result() for index in range(len(units))]
+        if parts is not None and docs_dir is not None:
+            merge_docs([parts / f"{index:04d}" for index in range(len(units))], docs_dir)
     finally:
-        for future in futures.values():
-            future.cancel()
-    if parts is not None and docs_dir is not None:
-        merge_docs([parts / f"{index:04d}" for index in range(len(units))], docs_dir)
-        shutil.rmtree(parts, ignore_errors=True)
+        if parts is not None:
+            shutil.rmtree(parts, ignore_errors=True)
     return merge_units(units, results, row_counts, started)
 
 

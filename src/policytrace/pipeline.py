@@ -266,15 +266,14 @@ class BatchPool:
 
     def submit(self, *args: Any) -> Future[BatchOutput]:
         """Build a batch (`build_batch` arguments) in a worker; a pool broken by a dead worker is restarted."""
+        return self.call(build_batch, *args)
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Future:
+        """Run any picklable function in a worker (a batch, the gate's units, the figure); restarts a broken pool."""
         with self._lock:
             if getattr(self._executor, "_broken", False):
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._start()
-            return self._executor.submit(build_batch, *args)
-
-    def call(self, function: Callable[..., Any], *args: Any) -> Future:
-        """Run any picklable function in a worker (the validation gate's units, the figure)."""
-        with self._lock:
             return self._executor.submit(function, *args)
 
     def warm_gate(self) -> None:

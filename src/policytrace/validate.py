@@ -329,6 +329,8 @@ class _EvidenceReader:
         needed = set(block.get_column("source_id").drop_nulls().unique().to_list())
         while not needed <= self.loaded.keys() and (chunk := next(self.texts, None)) is not None:
             for source_id, text in zip(chunk.column(0).to_pylist(), chunk.column(1).to_pylist(), strict=True):
+                if not self.order and source_id not in needed:
+                    continue  # before the first document wanted (a gate unit that starts mid-table)
                 self.loaded[source_id] = text
                 self.order.append(source_id)
         texts = pl.DataFrame({"source_id": list(self.loaded), "_text": list(self.loaded.values())},

@@ -126,17 +126,19 @@ def benchmark(docs: int, args: argparse.Namespace) -> None:
     texts = work / f"texts-{docs}-seed{args.seed}.jsonl"
     rss_dir = work / "rss"
 
-    log(f"{docs} documents: extraction")
-    measures, observed = run_phase("extraction", ["--corpus", str(corpus), "--texts", str(texts)],
-                                   environment, rss_dir / f"extraction-{docs}.jsonl")
-    if measures is None:
-        emit({"measure": "extraction", "docs": docs, **observed})
-        return
-    for measure in measures:
-        emit(measure | observed)
-    extraction = next(m for m in measures if m["measure"] == "extraction")
+    extraction = None
+    if not args.skip_extraction:
+        log(f"{docs} documents: extraction")
+        measures, observed = run_phase("extraction", ["--corpus", str(corpus), "--texts", str(texts)],
+                                       environment, rss_dir / f"extraction-{docs}.jsonl")
+        if measures is None:
+            emit({"measure": "extraction", "docs": docs, **observed})
+            return
+        for measure in measures:
+            emit(measure | observed)
+        extraction = next(m for m in measures if m["measure"] == "extraction")
 
-    if not args.skip_reference:
+    if extraction is not None and not args.skip_reference:
         log(f"{docs} documents: reference")
         measures, observed = run_phase("reference", ["--corpus", str(corpus), "--texts", str(texts)],
                                        environment, rss_dir / f"reference-{docs}.jsonl")
@@ -164,12 +166,15 @@ def benchmark(docs: int, args: argparse.Namespace) -> None:
               "batches_done": parts_written(output), **observed})
         return
     flow = measures[0]
-    # The flow reads the same documents as the extraction phase: their words give its rate.
-    words = extraction["words"]
-    emit(flow | {"load_average": os.getloadavg(), "words": words,
-                 "docs_per_s": round(flow["docs"] / flow["seconds"], 1),
-                 "words_per_s": round(words / flow["seconds"]),
-                 "words_per_s_per_core": round(words / flow["seconds"] / os.cpu_count())} | observed)
+    rates = {"load_average": os.getloadavg(), "docs_per_s": round(flow["docs"] / flow["seconds"], 1)}
+    if extraction is not None:
+        # The flow reads the same documents as the extraction phase: their words give its rate.
+        words = extraction["words"]
+        rates |= {"words": words, "words_per_s": round(words / flow["seconds"]),
+                  "words_per_s_per_core": round(words / flow["seconds"] / os.cpu_count())}
+    emit(flow | rates | observed)
+    if args.skip_rerun:
+        return
 
     log(f"{docs} documents: no-op re-run")
     measures, observed = run_phase("noop_rerun", flow_arguments, environment,
@@ -189,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=200, help="documents per Prefect task")
     parser.add_argument("--skip-flow", action="store_true", help="measure extraction and reference only")
     parser.add_argument("--skip-reference", action="store_true", help="leave out the spaCy reference")
+    parser.add_argument("--skip-extraction", action="store_true",
+                        help="leave out the extraction phase (and the reference, which reads its texts)")
+    parser.add_argument("--skip-rerun", action="store_true", help="leave out the no-op re-runs after the flow")
     parser.add_argument("--task-runner", choices=["processes", "threads", "dask"], default="processes",
                         help="where the flow builds its batches: worker processes (the default, one per "
                              "core), threads of the flow's process, or a local Dask cluster")

@@ -53,9 +53,11 @@ def process_batch(index: int, files: list[pipeline.InputFile], root: Path, topic
 
 @task(name="validate-and-publish", cache_policy=NO_CACHE)
 def validate_and_publish(state: pipeline.RunState, skipped: list[str], fingerprint: str, topic: str,
-                         version: str | None, baseline: dict[str, int] | None) -> pipeline.RunSummary:
-    """Assemble the tables, run the validation gate and publish the release if it passes."""
-    summary = pipeline.finish_run(state, skipped, fingerprint, topic, version=version, baseline=baseline)
+                         version: str | None, baseline: dict[str, int] | None,
+                         pool_key: str | None = None) -> pipeline.RunSummary:
+    """Assemble the tables, run the validation gate (in the pool's workers if pooled) and publish if it passes."""
+    summary = pipeline.finish_run(state, skipped, fingerprint, topic, version=version, baseline=baseline,
+                                  pool=pipeline.BatchPool.get(pool_key) if pool_key else None)
     logger = get_run_logger()
     logger.info(summary.message)
     for failure in summary.failures:
@@ -68,7 +70,7 @@ def _in_order(plan: pipeline.RunPlan, pool: pipeline.BatchPool | None) -> Iterat
     return pipeline.in_order_windowed(
         plan, lambda index, files: process_batch.submit(index, files, plan.root, plan.topic, plan.cache_path,
                                                         plan.work_dir, pool.key if pool else None),
-        max(WINDOW, 2 * pool.workers) if pool else WINDOW)
+        max(WINDOW, 2 * pool.workers) if pool else WINDOW, pool.warm_gate if pool else None)
 
 
 def _uses_threads() -> bool:
@@ -118,7 +120,10 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
             state = pipeline.run_batches(
                 plan, _in_order(plan, pool), on_batch=lambda batch, kept: progress.advance(
                     len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}"))
-        return validate_and_publish(state, plan.skipped, plan.fingerprint, topic, version, baseline)
+            # The batches' workers run the validation gate too; this process then imports no
+            # Great Expectations (nor pandas, matplotlib or spaCy).
+            return validate_and_publish(state, plan.skipped, plan.fingerprint, topic, version, baseline,
+                                        pool.key if pool else None)
     finally:
         plan.cleanup()
 

@@ -8,7 +8,8 @@ duplicates of earlier batches can be left out when the fragments are assembled, 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, wait
 from pathlib import Path
 
 import polars as pl
@@ -80,20 +81,32 @@ class PartStore:
         merged = merged.drop("aliases").join(aliases, on="actor_id", how="left")
         return spec.order_rows(spec.conform(merged))
 
-    def assemble(self, folder: Path, row_group_rows: int = 100_000) -> dict[str, int]:
-        """Write every table's Parquet and CSV into folder, streaming parts in batch order."""
+    def assemble(self, folder: Path, row_group_rows: int = 100_000, submit: Callable[..., Future] | None = None
+                 ) -> dict[str, int]:
+        """Write every table's Parquet and CSV into folder, streaming parts in batch order.
+
+        submit (a process pool's): the tables are written in its workers, the largest first.
+        """
         folder.mkdir(parents=True, exist_ok=True)
-        counts = {}
-        for spec in self.catalog:
-            writer = TableFileWriter(spec, folder, row_group_rows)
-            if spec.name == "actors":
-                writer.write(self.actors())
-            else:
-                # Parts are in input order, and a document's rows are all in one part, already sorted.
-                for part in self._parts(spec.name):
-                    writer.write(spec.conform(self._read(part).drop(POSITION, strict=False)))
-            counts[spec.name] = writer.close()
-        return counts
+        if submit is None:
+            return {spec.name: self.assemble_table(spec.name, folder, row_group_rows) for spec in self.catalog}
+        sizes = {spec.name: sum(p.stat().st_size for p in self._parts(spec.name)) for spec in self.catalog}
+        futures = {name: submit(self.assemble_table, name, folder, row_group_rows)
+                   for name in sorted(sizes, key=lambda name: -sizes[name])}
+        wait(futures.values())  # all of them, even if one failed: none may write after we return
+        return {spec.name: futures[spec.name].result() for spec in self.catalog}
+
+    def assemble_table(self, name: str, folder: Path, row_group_rows: int = 100_000) -> int:
+        """Write one table's Parquet and CSV into folder; returns its rows."""
+        spec = self.catalog[name]
+        writer = TableFileWriter(spec, folder, row_group_rows)
+        if spec.name == "actors":
+            writer.write(self.actors())
+        else:
+            # Parts are in input order, and a document's rows are all in one part, already sorted.
+            for part in self._parts(spec.name):
+                writer.write(spec.conform(self._read(part).drop(POSITION, strict=False)))
+        return writer.close()
 
     def remove(self) -> None:
         shutil.rmtree(self.work_dir, ignore_errors=True)

@@ -28,7 +28,7 @@ from policytrace import __version__
 from policytrace.cache import CACHE_FORMAT, ResultCache
 from policytrace.documents import Document, Duplicate, Rejection
 from policytrace.documents import location as document_location
-from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION, extract_document
+from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION
 from policytrace.extract.model import Extraction
 from policytrace.ids import sha256_hex
 from policytrace.ingest import DEFAULT_EXCLUDE, DuplicateFilter, discover_files, read_file, relative_name
@@ -118,6 +118,8 @@ def extract_cache_key(document: Document, topic_fingerprint: str) -> str:
 def process_batch(index: int, files: list[InputFile], root: Path, topic_name: str,
                   cache_path: Path | None) -> BatchResult:
     """Read and extract one batch of files, reusing cached results where inputs are unchanged."""
+    from policytrace.extract import extract_document  # spaCy: only where batches are built
+
     result = BatchResult(index)
     cache = ResultCache(cache_path) if cache_path else None
     try:
@@ -217,6 +219,8 @@ def default_workers() -> int:
 
 def _warm_worker(topic_name: str) -> None:
     """Run once in each worker process: load the topic and compile the extractor's patterns."""
+    from policytrace.extract import extract_document
+
     topic = load_topic(topic_name)
     load_catalog()
     try:
@@ -262,11 +266,25 @@ class BatchPool:
 
     def submit(self, *args: Any) -> Future[BatchOutput]:
         """Build a batch (`build_batch` arguments) in a worker; a pool broken by a dead worker is restarted."""
+        return self.call(build_batch, *args)
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Future:
+        """Run any picklable function in a worker (a batch, the gate's units, the figure); restarts a broken pool."""
         with self._lock:
             if getattr(self._executor, "_broken", False):
                 self._executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = self._start()
-            return self._executor.submit(build_batch, *args)
+            return self._executor.submit(function, *args)
+
+    def warm_gate(self) -> None:
+        """Have idle workers import the validation gate's code while the last batches finish.
+
+        Queued behind the batches already submitted, so a worker only does it once it has no batch left.
+        """
+        from policytrace.gate_units import warm_worker
+
+        for _ in range(self.workers):
+            self.call(warm_worker)
 
     def close(self) -> None:
         BatchPool._registry.pop(self.key, None)
@@ -391,8 +409,9 @@ def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary
 
 
 def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name: str, *,
-               version: str | None = None, baseline: dict[str, int] | None = None) -> RunSummary:
-    """Assemble the fragments into staged files, validate and publish."""
+               version: str | None = None, baseline: dict[str, int] | None = None,
+               pool: BatchPool | None = None) -> RunSummary:
+    """Assemble the fragments into staged files, validate and publish (the gate in the pool's workers if any)."""
     from policytrace.publish import publish_staged
 
     report_dir = new_report_dir(state.output)
@@ -409,7 +428,7 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
                           message="no usable document: every input was rejected, skipped or a duplicate")
     staging = new_staging(state.output)
     try:
-        row_counts = state.parts.assemble(staging)
+        row_counts = state.parts.assemble(staging, submit=pool.call if pool is not None else None)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -419,7 +438,7 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
         staging, state.output, load_topic(topic_name), report_dir / "validation",
         catalog=load_catalog(), version=version, baseline=baseline,
         input_sources=[{"title": f"news documents in {state.root.name}/", "path": state.root.name}],
-        extra_files={"ingest_report.json": report},
+        extra_files={"ingest_report.json": report}, submit=pool.call if pool is not None else None,
     )
     return RunSummary(
         **base, row_counts=row_counts, published=result.published, version=result.version,
@@ -490,13 +509,18 @@ def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
 
 
 def in_order_windowed(plan: RunPlan, submit: Callable[[int, list[InputFile]], Any],
-                      window: int) -> Iterator[BatchOutput]:
-    """Submit batches (`submit` returns a future) a window at a time; yield their results in input order."""
+                      window: int, after_last: Callable[[], None] | None = None) -> Iterator[BatchOutput]:
+    """Submit batches (`submit` returns a future) a window at a time; yield their results in input order.
+
+    after_last: called once the last batch is submitted.
+    """
     pending: deque[Any] = deque()
     batches = iter(enumerate(plan.batches))
     while True:
         while len(pending) < window and (item := next(batches, None)) is not None:
             pending.append(submit(*item))
+            if after_last is not None and item[0] == len(plan.batches) - 1:
+                after_last()
         if not pending:
             return
         yield pending.popleft().result()
@@ -510,7 +534,7 @@ def in_order(plan: RunPlan, pool: BatchPool | None = None, window: int | None = 
         return
     yield from in_order_windowed(
         plan, lambda index, files: pool.submit(index, files, plan.root, plan.topic, plan.cache_path,
-                                               plan.work_dir), window or 2 * pool.workers)
+                                               plan.work_dir), window or 2 * pool.workers, pool.warm_gate)
 
 
 def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAULT_TOPIC,
@@ -535,11 +559,12 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
         if (done := up_to_date_summary(plan.root, output, plan.fingerprint)) is not None:
             return done
         if workers and len(plan.batches) > 1:
+            # The same workers then run the validation gate.
             with BatchPool(workers, topic_name) as pool:
                 state = run_batches(plan, in_order(plan, pool))
-        else:
-            state = run_batches(plan, in_order(plan))
-        return finish_run(state, plan.skipped, plan.fingerprint, topic_name,
-                          version=version, baseline=baseline)
+                return finish_run(state, plan.skipped, plan.fingerprint, topic_name,
+                                  version=version, baseline=baseline, pool=pool)
+        state = run_batches(plan, in_order(plan))
+        return finish_run(state, plan.skipped, plan.fingerprint, topic_name, version=version, baseline=baseline)
     finally:
         plan.cleanup()

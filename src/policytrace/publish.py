@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import uuid
+from concurrent.futures import wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,8 @@ from policytrace.topic import Topic
 from policytrace.writers import TableFileWriter, read_parquet
 
 if TYPE_CHECKING:  # the gate imports Great Expectations: only load it when publishing
-    from policytrace.validate import Gate, GateReport
+    from policytrace.gate_units import GateReport, Submit
+    from policytrace.validate import Gate
 
 RELEASES = "releases"
 LATEST = "latest"
@@ -149,10 +151,13 @@ def point_latest(output: Path, release: Path) -> None:
     os.replace(temporary, latest)
 
 
-def _checksums(folder: Path) -> str:
+def _checksums(folder: Path, known: dict[str, dict[str, Any]] | None = None) -> str:
+    """SHA256SUMS of every file; known: hashes already taken of files unchanged since (the tables)."""
     lines = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != CHECKSUMS):
-        lines.append(f"{file_sha256(path)}  {path.relative_to(folder).as_posix()}")
+        name = path.relative_to(folder).as_posix()
+        digest = known[name]["sha256"] if known and name in known else file_sha256(path)
+        lines.append(f"{digest}  {name}")
     return "\n".join(lines) + "\n"
 
 
@@ -202,21 +207,32 @@ def publish_staged(
     gate: Gate | None = None,
     input_sources: list[dict[str, str]] | None = None,
     extra_files: dict[str, Any] | None = None,
+    submit: Submit | None = None,
 ) -> PublishResult:
     """Validate the tables in a staging folder and, if they pass, make it a release atomically.
 
+    submit: a process pool's submit. The gate's units and the figure then run in its worker
+    processes, and this process imports neither Great Expectations nor matplotlib.
     On failure, or on a crash at any point, nothing under releases/ or latest changes.
     """
-    from policytrace.figures import event_timeline
-    from policytrace.validate import Gate, write_gate_report
+    from policytrace import gate_units
 
     catalog = catalog or load_catalog()
     (output / RELEASES).mkdir(parents=True, exist_ok=True)
+    figure_path = staging / "figures" / "events_by_month.svg"
+    # The figure only reads the events table: drawn in a worker while the gate runs.
+    figure = submit(draw_event_timeline, staging, figure_path) if submit is not None and gate is None else None
     try:
         _kill_point("after_tables")
-        report = (gate or Gate(catalog)).validate_release(staging, topic, baseline,
-                                                          docs_dir=report_dir / "data_docs")
-        write_gate_report(report, report_dir)
+        if figure is not None:
+            report = gate_units.validate_in_workers(submit, staging, topic, catalog, baseline,
+                                                    docs_dir=report_dir / "data_docs")
+        else:
+            from policytrace.validate import Gate
+
+            report = (gate or Gate(catalog)).validate_release(staging, topic, baseline,
+                                                              docs_dir=report_dir / "data_docs")
+        gate_units.write_gate_report(report, report_dir)
         if not report.success:
             return PublishResult(False, None, None, report, report_dir,
                                  f"validation failed: {len(report.failures)} expectations not met; "
@@ -239,9 +255,12 @@ def publish_staged(
         (staging / "CHANGELOG.md").write_text(diff.render_markdown(), encoding="utf-8", newline="\n")
         for name, content in (extra_files or {}).items():
             _write_json(staging / name, content)
-        event_timeline(staging, staging / "figures" / "events_by_month.svg")
+        if figure is not None:
+            figure.result()
+        else:
+            draw_event_timeline(staging, figure_path)
         shutil.copytree(report_dir, staging / "validation", dirs_exist_ok=True)
-        (staging / CHECKSUMS).write_text(_checksums(staging), encoding="utf-8", newline="\n")
+        (staging / CHECKSUMS).write_text(_checksums(staging, files), encoding="utf-8", newline="\n")
         _kill_point("before_release_rename")
         _fsync_tree(staging)
         os.replace(staging, target)
@@ -249,7 +268,16 @@ def publish_staged(
         point_latest(output, target)
         return PublishResult(True, version, target, report, report_dir, f"published release {version}")
     finally:
+        if figure is not None:
+            wait([figure])  # it writes into staging: let it finish before staging goes
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def draw_event_timeline(release: Path, path: Path) -> Path:
+    """The release's figure (matplotlib is imported here, so in a worker process when one draws it)."""
+    from policytrace.figures import event_timeline
+
+    return event_timeline(release, path)
 
 
 def _write_json(path: Path, data: Any) -> None:

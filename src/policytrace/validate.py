@@ -10,15 +10,13 @@ GX expectation with example rows given by primary key.
 from __future__ import annotations
 
 import ctypes
-import json
 import logging
 import os
 import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,25 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
-from policytrace.datadocs import add_docs_site, make_docs_offline
+from policytrace import gate_units
+from policytrace.datadocs import add_docs_site, make_docs_offline, reuse_compiled_templates
+from policytrace.gate_units import (  # noqa: F401 - Failure, GateReport and write_gate_report: re-exported
+    CHUNK_BYTES,
+    CHUNK_ROWS,
+    EXAMPLES_SHOWN,
+    Failure,
+    GateReport,
+    GateUnit,
+    UnitResult,
+    chunk_rows_for,
+    merge_failures,
+    missing_report,
+    missing_tables,
+    plan_units,
+    row_chunks,
+    row_counts_of,
+    write_gate_report,
+)
 from policytrace.schema import Catalog, TableSpec, load_catalog
 from policytrace.topic import Topic
 
@@ -36,6 +52,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
+
+reuse_compiled_templates()
 
 # Declared type -> what GX sees in the pandas frame made by `to_pandas_for_gx`.
 _GX_TYPES: dict[str, tuple[str, Any]] = {
@@ -47,60 +65,12 @@ _GX_TYPES: dict[str, tuple[str, Any]] = {
     "date": ("of_type", "datetime64"),
     "datetime": ("of_type", "Timestamp"),
 }
-EXAMPLES_SHOWN = 5
-CHUNK_ROWS = 100_000
-
-
 def _quiet_gx() -> None:
     """GX announces its temporary docs folder at INFO and warns about regex groups on every run."""
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     # This module sets its own logger to INFO, so the parent's level does not reach it.
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
-
-
-@dataclass
-class Failure:
-    """One failed expectation, with example rows named by their primary key."""
-
-    suite: str
-    check: str
-    column: str | None
-    unexpected_count: int | None
-    examples: list[str] = field(default_factory=list)
-    detail: str | None = None
-
-    def describe(self) -> str:
-        where = f"{self.suite}.{self.column}" if self.column and self.column != self.check else self.suite
-        count = f" ({self.unexpected_count} rows)" if self.unexpected_count else ""
-        text = f"{where}: {self.check}{count}"
-        if self.examples:
-            text += "; e.g. " + ", ".join(self.examples[:EXAMPLES_SHOWN])
-        if self.detail:
-            text += f"; {self.detail}"
-        return text
-
-
-@dataclass
-class GateReport:
-    """Outcome of validating a release folder."""
-
-    success: bool
-    failures: list[Failure]
-    results: list[dict[str, Any]]
-    expectation_count: int
-    row_counts: dict[str, int]
-    seconds: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "success": self.success,
-            "expectation_count": self.expectation_count,
-            "row_counts": self.row_counts,
-            "seconds": round(self.seconds, 3),
-            "failures": [asdict(f) for f in self.failures],
-            "suites": self.results,
-        }
 
 
 def _named(expectation: gxe.Expectation, check: str) -> gxe.Expectation:
@@ -314,14 +284,16 @@ class _IntegrityChecks:
         return result
 
 
-def integrity_chunks(spec: TableSpec, folder: Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[tuple[str, pl.DataFrame]]:
+def integrity_chunks(spec: TableSpec, folder: Path, chunk_rows: int = CHUNK_ROWS, first: int = 0,
+                     count: int | None = None) -> Iterator[tuple[str, pl.DataFrame]]:
     """One boolean column per cross-row check (True = fine), keyed by the primary key, chunk by chunk.
 
-    Chunks are labelled with their row range, as the table suites' chunks are.
+    Chunks are labelled with their row range, as the table suites' chunks are. first, count: only
+    those chunks (as `row_chunks`).
     """
     checks = _IntegrityChecks(spec, folder)
     rows = pq.ParquetFile(folder / f"{spec.name}.parquet").metadata.num_rows
-    for start, frame in _row_chunks(folder / f"{spec.name}.parquet", chunk_rows, checks.columns):
+    for start, frame in row_chunks(folder / f"{spec.name}.parquet", chunk_rows, checks.columns, first, count):
         label = "" if rows <= chunk_rows else f" rows {start}-{start + frame.height - 1}"
         yield label, checks.chunk(frame)
 
@@ -330,27 +302,6 @@ def integrity_frame(spec: TableSpec, folder: Path) -> pl.DataFrame:
     """All of a table's integrity checks in one frame (for small tables and tests)."""
     chunks = [chunk for _, chunk in integrity_chunks(spec, folder)]
     return pl.concat(chunks) if len(chunks) > 1 else chunks[0]
-
-
-def _row_chunks(path: Path, chunk_rows: int, columns: list[str] | None = None) -> Iterator[tuple[int, pl.DataFrame]]:
-    """(first row, frame) for consecutive runs of exactly chunk_rows rows (the last one shorter)."""
-    parquet = pq.ParquetFile(path)
-    if parquet.metadata.num_rows == 0:
-        yield 0, pl.read_parquet(path, columns=columns)
-        return
-    pending: list[pl.DataFrame] = []
-    pending_rows = start = 0
-    for batch in parquet.iter_batches(batch_size=min(chunk_rows, 65_536), columns=columns):
-        pending.append(pl.from_arrow(batch))
-        pending_rows += batch.num_rows
-        while pending_rows >= chunk_rows:
-            frame = pl.concat(pending)
-            yield start, frame.slice(0, chunk_rows)
-            start += chunk_rows
-            pending = [frame.slice(chunk_rows)]
-            pending_rows -= chunk_rows
-    if pending_rows:
-        yield start, pl.concat(pending)
 
 
 class _EvidenceReader:
@@ -378,6 +329,8 @@ class _EvidenceReader:
         needed = set(block.get_column("source_id").drop_nulls().unique().to_list())
         while not needed <= self.loaded.keys() and (chunk := next(self.texts, None)) is not None:
             for source_id, text in zip(chunk.column(0).to_pylist(), chunk.column(1).to_pylist(), strict=True):
+                if not self.order and source_id not in needed:
+                    continue  # before the first document wanted (a gate unit that starts mid-table)
                 self.loaded[source_id] = text
                 self.order.append(source_id)
         texts = pl.DataFrame({"source_id": list(self.loaded), "_text": list(self.loaded.values())},
@@ -442,26 +395,12 @@ def to_pandas_for_gx(frame: pl.DataFrame) -> pd.DataFrame:
     return data
 
 
-# In-memory (Arrow) bytes per GX chunk. The pandas frame GX gets holds Python strings, about 3x
-# that; long texts and sentences make for short chunks.
-CHUNK_BYTES = 24 << 20
-
-
-def chunk_rows_for(path: Path, chunk_rows: int, chunk_bytes: int = CHUNK_BYTES) -> int:
-    """Rows per chunk for a table file: at most chunk_rows, and about chunk_bytes in memory."""
-    parquet = pq.ParquetFile(path)
-    if not parquet.metadata.num_rows:
-        return chunk_rows
-    sample = next(parquet.iter_batches(batch_size=2_000), None)
-    per_row = sample.nbytes / max(1, sample.num_rows) if sample is not None else 1
-    return max(1_000, min(chunk_rows, int(chunk_bytes / max(1.0, per_row))))
-
-
-def _chunks(path: Path, chunk_rows: int) -> Iterator[tuple[str, pl.DataFrame]]:
+def _chunks(path: Path, chunk_rows: int, first: int = 0,
+            count: int | None = None) -> Iterator[tuple[str, pl.DataFrame]]:
     """A table file in chunks of bounded rows and bytes, labelled with their row range."""
     total = pq.ParquetFile(path).metadata.num_rows
     rows = chunk_rows_for(path, chunk_rows)
-    for start, frame in _row_chunks(path, rows):
+    for start, frame in row_chunks(path, rows, None, first, count):
         yield ("" if total <= rows else f" rows {start}-{start + frame.height - 1}"), frame
 
 
@@ -513,20 +452,6 @@ def _failures(suite_name: str, result: Any, key: list[str]) -> list[Failure]:
     return failures
 
 
-def _merge_failures(failures: list[Failure]) -> list[Failure]:
-    """One failure per (suite, column, check) across chunks: counts added, examples kept."""
-    merged: dict[tuple[str, str | None, str], Failure] = {}
-    for failure in failures:
-        name = (failure.suite, failure.column, failure.check)
-        if name not in merged:
-            merged[name] = failure
-            continue
-        kept = merged[name]
-        kept.unexpected_count = (kept.unexpected_count or 0) + (failure.unexpected_count or 0)
-        kept.examples = (kept.examples + failure.examples)[:EXAMPLES_SHOWN]
-    return list(merged.values())
-
-
 def _drop_cached_batches(source: Any) -> None:
     """Forget the data GX keeps after a run; it would otherwise hold every chunk it ever validated.
 
@@ -549,8 +474,105 @@ def _release_free_memory() -> None:
         pass
 
 
+class _SuiteRunner:
+    """An ephemeral GX context that runs suites and keeps their results (and builds their Data Docs)."""
+
+    def __init__(self, docs_dir: Path | None = None) -> None:
+        _quiet_gx()  # again: a Prefect flow run reconfigures logging after the gate was made
+        self.docs_dir = docs_dir
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        if docs_dir is not None:
+            add_docs_site(self.context, docs_dir)
+        self.source = self.context.data_sources.add_pandas("policytrace")
+        self.result = UnitResult()
+
+    def run(self, suite_name: str, expectations: list[gxe.Expectation], data: pd.DataFrame,
+            key: list[str]) -> None:
+        context = self.context
+        self.result.expectation_count += len(expectations)
+        batch = self.source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("rows")
+        suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=suite_name, validation_definitions=[definition], actions=[],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key,
+                           "partial_unexpected_count": EXAMPLES_SHOWN,
+                           "return_unexpected_index_query": False}))
+        (result,) = checkpoint.run(batch_parameters={"dataframe": data}).run_results.values()
+        _drop_cached_batches(self.source)
+        self.result.failures.extend(_failures(suite_name.split(" rows ")[0], result, key))
+        self.result.results.append(_compact_result(suite_name, result))
+
+    def take(self) -> UnitResult:
+        """What ran since the last take."""
+        result, self.result = self.result, UnitResult()
+        return result
+
+    def build_docs(self) -> None:
+        if self.docs_dir is not None:
+            self.context.build_data_docs()
+
+
+def _run_unit(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: Topic, catalog: Catalog,
+              chunk_rows: int, row_counts: dict[str, int], baseline: dict[str, int] | None) -> UnitResult:
+    started = time.perf_counter()
+    result = _run_unit_checks(runner, folder, unit, topic, catalog, chunk_rows, row_counts, baseline)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run_unit_checks(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: Topic, catalog: Catalog,
+                     chunk_rows: int, row_counts: dict[str, int], baseline: dict[str, int] | None) -> UnitResult:
+    if unit.kind == "row_counts":
+        counts = pl.DataFrame({"table": list(baseline or {}), "minimum": list((baseline or {}).values()),
+                               "row_count": [row_counts.get(t, 0) for t in baseline or {}]})
+        runner.run("release.row_counts", [_named(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="row_count", column_B="minimum", or_equal=True), "row_count_at_least_baseline")],
+            to_pandas_for_gx(counts), ["table"])
+        return runner.take()
+    spec = catalog[unit.table]
+    key = list(spec.primary_key)
+    if unit.kind == "rows":
+        for label, chunk in _chunks(folder / f"{spec.name}.parquet", chunk_rows, unit.first, unit.count):
+            # A GX expectation belongs to one suite: every chunk gets its own.
+            runner.run(spec.name + label, table_expectations(spec, topic), to_pandas_for_gx(chunk), key)
+        return runner.take()
+    stopped = False
+    try:
+        for label, checks in integrity_chunks(spec, folder, chunk_rows, unit.first, unit.count):
+            names = [c for c in checks.columns if c not in key]
+            runner.run(f"{spec.name}.integrity{label}",
+                       [_named(gxe.ExpectColumnValuesToBeInSet(column=n, value_set=[True]), n) for n in names],
+                       to_pandas_for_gx(checks), key)
+    except pl.exceptions.PolarsError as exc:
+        # Malformed tables (a missing column, a wrong type) already fail their table suite.
+        runner.result.failures.append(Failure(f"{spec.name}.integrity", "integrity_checks_could_run", None,
+                                              None, detail=str(exc).splitlines()[0]))
+        stopped = True
+    result = runner.take()
+    result.stopped = stopped
+    return result
+
+
+def run_unit(folder: Path, unit: GateUnit, topic: Topic, catalog: Catalog, chunk_rows: int,
+             row_counts: dict[str, int], baseline: dict[str, int] | None,
+             docs_dir: Path | None = None) -> UnitResult:
+    """One unit of the gate with a GX context of its own (in a worker process); docs into docs_dir."""
+    runner = _SuiteRunner(docs_dir)
+    result = _run_unit(runner, folder, unit, topic, catalog, chunk_rows, row_counts, baseline)
+    runner.build_docs()
+    return result
+
+
 class Gate:
-    """Validates release folders against the suites derived from the catalog."""
+    """Validates release folders against the suites derived from the catalog.
+
+    workers=0 runs every unit here, one after the other, in one GX context; a `submit` (a process
+    pool's) runs the units in worker processes (`gate_units.validate_in_workers`). Both give the
+    same report.
+    """
 
     def __init__(self, catalog: Catalog | None = None, chunk_rows: int = CHUNK_ROWS) -> None:
         self.catalog = catalog or load_catalog()
@@ -558,71 +580,31 @@ class Gate:
         _quiet_gx()
 
     def validate_release(self, folder: Path, topic: Topic, baseline: dict[str, int] | None = None,
-                         docs_dir: Path | None = None) -> GateReport:
+                         docs_dir: Path | None = None, submit: Any = None) -> GateReport:
         """Validate the Parquet tables in a release or staging folder; nothing raises, all is reported."""
+        if submit is not None:
+            return gate_units.validate_in_workers(submit, folder, topic, self.catalog, baseline, docs_dir,
+                                                  self.chunk_rows)
         started = time.perf_counter()
-        missing = [s.name for s in self.catalog if not (folder / f"{s.name}.parquet").exists()]
-        if missing:
-            failure = Failure("release", "all_tables_present", None, None, detail=f"missing {missing}")
-            return GateReport(False, [failure], [], 0, {}, time.perf_counter() - started)
-        _quiet_gx()  # again: a Prefect flow run reconfigures logging after our constructor ran
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        if missing := missing_tables(folder, self.catalog):
+            return missing_report(missing, started)
+        runner = _SuiteRunner(docs_dir)
+        units = plan_units(folder, self.catalog, self.chunk_rows, baseline)
+        row_counts = row_counts_of(folder, self.catalog)
+        results: list[UnitResult] = []
+        stopped: set[tuple[str, str]] = set()
+        for unit in units:
+            if (unit.table, unit.kind) in stopped:
+                results.append(UnitResult())  # left out of the merge, as in the workers' case
+                continue
+            results.append(_run_unit(runner, folder, unit, topic, self.catalog, self.chunk_rows, row_counts,
+                                     baseline))
+            if results[-1].stopped:
+                stopped.add((unit.table, unit.kind))
         if docs_dir is not None:
-            add_docs_site(context, docs_dir)
-        source = context.data_sources.add_pandas("policytrace")
-        failures: list[Failure] = []
-        results: list[dict[str, Any]] = []
-        count = 0
-
-        def run(suite_name: str, expectations: list[gxe.Expectation], data: pd.DataFrame,
-                key: list[str]) -> None:
-            nonlocal count
-            count += len(expectations)
-            batch = source.add_dataframe_asset(suite_name).add_batch_definition_whole_dataframe("rows")
-            suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
-            checkpoint = context.checkpoints.add(gx.Checkpoint(
-                name=suite_name, validation_definitions=[definition], actions=[],
-                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": key,
-                               "partial_unexpected_count": EXAMPLES_SHOWN,
-                               "return_unexpected_index_query": False}))
-            (result,) = checkpoint.run(batch_parameters={"dataframe": data}).run_results.values()
-            _drop_cached_batches(source)
-            failures.extend(_failures(suite_name.split(" rows ")[0], result, key))
-            results.append(_compact_result(suite_name, result))
-
-        row_counts = {}
-        for spec in self.catalog:
-            key = list(spec.primary_key)
-            path = folder / f"{spec.name}.parquet"
-            row_counts[spec.name] = pq.ParquetFile(path).metadata.num_rows
-            for label, chunk in _chunks(path, self.chunk_rows):
-                # A GX expectation belongs to one suite: every chunk gets its own.
-                run(spec.name + label, table_expectations(spec, topic), to_pandas_for_gx(chunk), key)
-            try:
-                for label, checks in integrity_chunks(spec, folder, self.chunk_rows):
-                    names = [c for c in checks.columns if c not in key]
-                    run(f"{spec.name}.integrity{label}",
-                        [_named(gxe.ExpectColumnValuesToBeInSet(column=n, value_set=[True]), n) for n in names],
-                        to_pandas_for_gx(checks), key)
-            except pl.exceptions.PolarsError as exc:
-                # Malformed tables (a missing column, a wrong type) already fail their table suite.
-                failures.append(Failure(f"{spec.name}.integrity", "integrity_checks_could_run", None,
-                                        None, detail=str(exc).splitlines()[0]))
-        if baseline:
-            counts = pl.DataFrame({"table": list(baseline), "minimum": list(baseline.values()),
-                                   "row_count": [row_counts.get(t, 0) for t in baseline]})
-            run("release.row_counts", [_named(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="row_count", column_B="minimum", or_equal=True), "row_count_at_least_baseline")],
-                to_pandas_for_gx(counts), ["table"])
-        if docs_dir is not None:
-            context.build_data_docs()
+            runner.build_docs()
             make_docs_offline(docs_dir)
-        return GateReport(
-            success=not failures, failures=_merge_failures(failures), results=results,
-            expectation_count=count, row_counts=row_counts, seconds=time.perf_counter() - started)
+        return gate_units.merge_units(units, results, row_counts, started)
 
     def validate(self, tables: dict[str, pl.DataFrame], topic: Topic,
                  baseline: dict[str, int] | None = None, docs_dir: Path | None = None) -> GateReport:
@@ -632,18 +614,3 @@ class Gate:
         with tempfile.TemporaryDirectory(prefix="policytrace-validate-") as folder:
             write_tables(tables, Path(folder), self.catalog)
             return self.validate_release(Path(folder), topic, baseline, docs_dir)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def write_gate_report(report: GateReport, folder: Path) -> Path:
-    """Save the full results as JSON in `folder`; returns the file path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "validation.json"
-    path.write_text(json.dumps(report.to_json(), indent=2, sort_keys=True, default=_json_default),
-                    encoding="utf-8")
-    return path

@@ -45,10 +45,8 @@ from policytrace.extract.text import (
     span_text,
     split_sentences,
 )
+from policytrace.extract.version import EXTRACTOR_NAME, EXTRACTOR_VERSION  # re-exported
 from policytrace.topic import Topic
-
-EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.7.0"
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).

@@ -127,6 +127,10 @@ _SAID_DATE_REACH = 12  # after a speech verb, only a date right after it: "said 
 _DATE_BEFORE_ANCHOR = 32  # a date expression starts at most this far before its anchor word
 _DATE_AFTER_ANCHOR = 28  # ... and ends at most this far after it
 _NUMBER_BEFORE_ANCHOR = 12  # "between", "from" and "a" start an amount before its first number
+# Words that may anchor a date or an amount in `_anchors` (besides digits and currency signs).
+_ANCHOR_WORDS = DATE_WORDS | DATE_UNITS | NUMBER_WORDS_ALL
+_CURRENCY_SIGNS = "$€₽£"
+_QUOTATION_MARKS = frozenset({"“", "”", '"'})
 _ENDED_CUES = re.compile(
     r"\b(no longer|previous|old deal|used to|has ceased|discontinued|"
     r"scrapped|was gone|is gone|stopped|ended)\b",
@@ -202,6 +206,14 @@ class DocumentExtractor:
         self.quoted = _quoted_tokens(self.toks)
         self.lowers = [token.lower_ for token in self.toks]
         self.content = [not (token.is_punct or token.is_space) for token in self.toks]
+        # Positions of the words that can anchor a date or an amount (see `_anchors`), found in
+        # one pass over the document: most tokens are neither, and a per-sentence loop over all
+        # of them was a hot spot.
+        self._anchor_candidates = [
+            position
+            for position, word in enumerate(self.lowers)
+            if word in _ANCHOR_WORDS or word[:1].isdigit() or word[:1] in _CURRENCY_SIGNS
+        ]
         self.published: date | None = _local_date(document)
         self.extraction = Extraction(document.source_id, EXTRACTOR_NAME, EXTRACTOR_VERSION)
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
@@ -381,7 +393,11 @@ class DocumentExtractor:
         date_anchors: list[int] = []
         number_anchors: list[int] = []
         lowers = self.lowers
-        for position in range(sentence.first, sentence.last):
+        candidates = self._anchor_candidates
+        for candidate in range(
+            bisect_left(candidates, sentence.first), bisect_left(candidates, sentence.last)
+        ):
+            position = candidates[candidate]
             word = lowers[position]
             if word in DATE_WORDS or word[:1].isdigit() and len(word) == 4:
                 date_anchors.append(position)
@@ -391,7 +407,7 @@ class DocumentExtractor:
                 and lowers[position + 1] == "ago"
             ):
                 date_anchors.append(position)  # "last year", "two weeks ago"; not "six months"
-            if word in NUMBER_WORDS_ALL or word[:1].isdigit() or word[:1] in "$€₽£":
+            if word in NUMBER_WORDS_ALL or word[:1].isdigit() or word[:1] in _CURRENCY_SIGNS:
                 number_anchors.append(position)
         return date_anchors, number_anchors
 
@@ -1716,8 +1732,18 @@ def _split_cues(words: frozenset[str]) -> tuple[frozenset[str], dict[str, set[st
 
 def _quoted_tokens(tokens: list[Tok]) -> list[bool]:
     """For each token, whether it stands inside quotation marks (reset at each paragraph)."""
-    inside, flags = False, []
-    for token in tokens:
+    # Only quotation marks and spaces change the state: visit those, fill the runs between them.
+    marks = [
+        position
+        for position, token in enumerate(tokens)
+        if token.is_space or token.text in _QUOTATION_MARKS
+    ]
+    flags = [False] * len(tokens)
+    inside, previous = False, 0
+    for position in marks:
+        if inside:
+            flags[previous:position] = [True] * (position - previous)
+        token = tokens[position]
         text = token.text
         if token.is_space and "\n" in text:
             inside = False
@@ -1727,7 +1753,9 @@ def _quoted_tokens(tokens: list[Tok]) -> list[bool]:
             inside = False
         elif text == '"':
             inside = not inside
-        flags.append(inside)
+        previous = position
+    if inside:
+        flags[previous:] = [True] * (len(tokens) - previous)
     return flags
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, SPACY
@@ -60,8 +60,22 @@ def split_sentences(tokens: list[Tok]) -> list[Sentence]:
             )
         first = None
 
+    # Only spaces, sentence-final punctuation and line ends can close a sentence: the loop jumps
+    # from one such token to the next instead of looking at every token.
+    breaks = [
+        position
+        for position, token in enumerate(tokens)
+        if token.is_space or token.text in _END_PUNCT or "\n" in token.whitespace_
+    ]
     i = 0
     while i < count:
+        next_break = breaks[bisect_left(breaks, i)] if breaks and breaks[-1] >= i else count
+        if next_break > i:
+            # Ordinary tokens: they only open a sentence.
+            if first is None:
+                first = i
+            i = next_break
+            continue
         token = tokens[i]
         if token.is_space:
             if "\n" in token.text:

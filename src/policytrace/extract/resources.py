@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spacy.lang.en import English
-from spacy.util import compile_infix_regex
 from spacy.matcher import PhraseMatcher
 from spacy.symbols import ORTH
+from spacy.util import compile_infix_regex
 
 from policytrace.extract.lexicon import PhraseIndex
 from policytrace.ids import normalise_name

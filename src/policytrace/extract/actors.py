@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from spacy.tokens import Doc
 
@@ -279,6 +280,16 @@ class Mention:
     kind: str = "name"  # name | role | pronoun
 
 
+@lru_cache(maxsize=8192)
+def _head_words(actor_type: str, name: str, aliases: tuple[str, ...]) -> frozenset[str]:
+    """The words that can refer back to an actor: its type's head nouns and the words of its
+    names (cached: registry actors come back in every document, with many aliases)."""
+    words = set(_TYPE_HEADS.get(actor_type, set()))
+    for written in (name, *aliases):
+        words.update(written.lower().split())
+    return frozenset(words)
+
+
 @dataclass
 class ActorFinder:
     """Finds the actor mentions of one tokenised document."""
@@ -323,9 +334,9 @@ class ActorFinder:
         for position in range(mention.first, mention.last):
             taken[position] = True
         self.mentions.append(mention)
-        self.heads.setdefault(mention.key, set()).update(_TYPE_HEADS.get(mention.actor_type, set()))
-        for word in (mention.name, *mention.aliases):
-            self.heads[mention.key].update(word.lower().split())
+        self.heads.setdefault(mention.key, set()).update(
+            _head_words(mention.actor_type, mention.name, mention.aliases)
+        )
 
     def _add_nested(self, candidates: list[Mention]) -> None:
         """A group named inside a person's or population's name is mentioned too: "Wagner's founder"."""

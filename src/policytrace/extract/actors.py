@@ -422,11 +422,12 @@ class ActorFinder:
         """For each token, whether it can be part of a name (capitalised, not a sentence opener)."""
         toks = self.toks
         starts = {sentence.first for sentence in self.sentences}
-        flags = []
-        for position, token in enumerate(toks):
+        flags = [False] * len(toks)
+        # Only capitalised tokens can be names: look at those alone.
+        for position in [p for p, token in enumerate(toks) if token.text[:1].isupper()]:
+            token = toks[position]
             text = token.text
-            if not text[:1].isupper() or not (token.is_alpha or any(ch.isalpha() for ch in text)):
-                flags.append(False)
+            if not (token.is_alpha or any(ch.isalpha() for ch in text)):
                 continue
             lower = token.lower_
             if (
@@ -435,10 +436,9 @@ class ActorFinder:
                 and toks[position - 1].text == "-"
                 and not toks[position - 2].whitespace_
             ):
-                flags.append(False)  # "Rostov-on-Don": part of a hyphenated place name
-                continue
+                continue  # "Rostov-on-Don": part of a hyphenated place name
             at_start = position in starts or position > 0 and toks[position - 1].text in _OPENERS
-            flags.append(not (at_start and lower in _NOT_NAMES))
+            flags[position] = not (at_start and lower in _NOT_NAMES)
         return flags
 
     def _capitalised_runs(self) -> list[tuple[int, int]]:
@@ -551,8 +551,9 @@ class ActorFinder:
         org_nouns, lower_heads = topic.organisation_nouns, topic.lower_heads
         mentions = []
         count = len(toks)
-        position = 0
-        while position < count:
+        starters = topic.group_starters
+        # Only a group adjective, a demonym or a head noun starts anything below: skip the rest.
+        for position in [p for p, token in enumerate(toks) if token.lower_ in starters]:
             token = toks[position]
             lower = token.lower_
             adjective = topic.group_adjectives.get(lower)
@@ -572,7 +573,6 @@ class ActorFinder:
                         mentions.append(
                             self._group(position, position + 1, [lower], topic.group_heads[lower])
                         )
-                position += 1
                 continue
             if step == 1 and token.text[:1].isupper():
                 adjective = token.text  # as written: "Western officials", "UN experts"
@@ -598,7 +598,6 @@ class ActorFinder:
                     cursor += 1
                     continue
                 break
-            position += 1
         return mentions
 
     def _is_group_subject(self, position: int) -> bool:

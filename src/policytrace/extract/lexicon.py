@@ -164,9 +164,21 @@ class PhraseIndex:
         # Number-first phrases whose second element is a word, by that word ("# months"):
         # tried only where the next token is one of them.
         self._number_then: dict[str, list[tuple[Hashable, list[Element]]]] = {}
+        self._starter_words: frozenset[str] | None = None
+
+    def _starters(self) -> frozenset[str]:
+        """The words that can start a phrase (the number words too when a phrase starts with a
+        number); computed again after `add`."""
+        if self._starter_words is None:
+            words = set(self._by_first)
+            if self._number_first or self._number_then:
+                words.update(NUMBER_WORDS)
+            self._starter_words = frozenset(words)
+        return self._starter_words
 
     def add(self, label: Hashable, phrases: list[str]) -> None:
         """Add phrases of the lexicon syntax under a label."""
+        self._starter_words = None
         for phrase in phrases:
             elements = compile_phrase(phrase)
             first = elements[0]
@@ -188,9 +200,18 @@ class PhraseIndex:
         count = len(lowers)
         numbered = bool(self._number_first or self._number_then)
         by_first = self._by_first
-        for position, word in enumerate(lowers):
+        # The positions where some phrase can start, found in one pass: a word that starts a
+        # phrase, or a number when phrases start with one. Most tokens are neither.
+        starters = self._starters()
+        positions = [
+            position
+            for position, word in enumerate(lowers)
+            if word in starters or numbered and word[:1].isdigit()
+        ]
+        for position in positions:
+            word = lowers[position]
             candidates = by_first.get(word, ())
-            # _is_number inlined: it is asked of every token of every document.
+            # _is_number, inlined (a hot loop).
             if numbered and (
                 word in NUMBER_WORDS or word[:1].isdigit() and _DIGITS.match(word) is not None
             ):

@@ -223,6 +223,7 @@ class DocumentExtractor:
         self._policy_owner: str | None = None
         self._new_occasion: list[bool] = []  # per event: a statement that marks its own occasion
         self._actor_types: dict[str, str] = {}
+        self._term_verbs: list[int] | None = None  # positions of `terms` verbs, for _terms_start
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
@@ -1122,11 +1123,14 @@ class DocumentExtractor:
         self, sentence: Sentence, by_label: dict, mentions: list[Mention]
     ) -> list[tuple[str, int, int]]:
         """Event triggers of a sentence, outside actor names, longest first where they overlap."""
+        hits = by_label["event"].get(sentence.index)
+        if not hits:
+            return []  # most sentences: no need to collect the tokens of their actor names
         inside = set()
         for mention in mentions:
             inside.update(range(mention.first, mention.last))
         candidates = []
-        for label, first, last in by_label["event"].get(sentence.index, []):
+        for label, first, last in hits:
             # A trigger inside an actor's name does not count ("Storm" in "Storm Z"); one that
             # only starts in a name ("Wagner recruiters arrived") or holds one in a gap of its
             # phrase ("beaten Vasily Tikhonov to death") does.
@@ -1207,8 +1211,16 @@ class DocumentExtractor:
         if not verbs:
             return None
         lowers = self.lowers
-        for position in range(sentence.first + 1, sentence.last):
-            if lowers[position] in verbs and any(
+        if self._term_verbs is None:
+            # Where the verbs occur in the document, found once: then a sentence without one
+            # costs two bisections instead of a loop over its words.
+            self._term_verbs = [p for p, word in enumerate(lowers) if word in verbs]
+        found = self._term_verbs
+        for index in range(
+            bisect_left(found, sentence.first + 1), bisect_left(found, sentence.last)
+        ):
+            position = found[index]
+            if any(
                 lowers[p] in nouns for p in range(max(sentence.first, position - 6), position)
             ):
                 return position

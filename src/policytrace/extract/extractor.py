@@ -224,6 +224,7 @@ class DocumentExtractor:
         self._new_occasion: list[bool] = []  # per event: a statement that marks its own occasion
         self._actor_types: dict[str, str] = {}
         self._term_verbs: list[int] | None = None  # positions of `terms` verbs, for _terms_start
+        self._cue_positions: list[int] | None = None  # positions of policy cue words
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
@@ -1602,9 +1603,15 @@ class DocumentExtractor:
     def _policy_by_cues(self, first: int, last: int) -> Policy | None:
         """The policy whose cue words occur most in tokens [first, last), when one leads."""
         cues = self.topic.policy_cues
+        lowers = self.lowers
+        if self._cue_positions is None:
+            # Where cue words occur, found once per document: this is asked for every policy
+            # sentence and its paragraph, and most of their words are no cue.
+            self._cue_positions = [p for p, word in enumerate(lowers) if word in cues]
+        positions = self._cue_positions
         counts: Counter[int] = Counter()
-        for word in self.lowers[first:last]:
-            for index in cues.get(word, ()):
+        for at in range(bisect_left(positions, first), bisect_left(positions, last)):
+            for index in cues[lowers[positions[at]]]:
                 counts[index] += 1
         if counts:
             ranked = counts.most_common(2)

@@ -444,11 +444,14 @@ class ActorFinder:
     def _capitalised_runs(self) -> list[tuple[int, int]]:
         toks, heads = self.toks, self.topic.organisation_heads
         runs, position, count = [], 0, len(toks)
-        while position < count:
-            if not self._is_name_token(position):
-                position += 1
-                continue
-            start = end = position
+        if self._name_tokens is None:
+            self._name_tokens = self._find_name_tokens()
+        is_name = self._name_tokens
+        # A run starts only at a name token: jump from one to the next.
+        for start in [p for p, flag in enumerate(is_name) if flag]:
+            if start < position:
+                continue  # inside the run found last
+            end = start
             while end < count:
                 # "Penal Colony No. 17": a number label continues an organisation's name.
                 if toks[end].lower_ in ("no", "no.", "#") and end > start:
@@ -456,7 +459,7 @@ class ActorFinder:
                     if end + step < count and toks[end + step].like_num:
                         end += step + 1
                         continue
-                if self._is_name_token(end):
+                if is_name[end]:
                     end += 1
                     continue
                 # Connectors ("Ministry of Defence", "Traders' Association") only inside
@@ -464,7 +467,7 @@ class ActorFinder:
                 if (
                     end > start
                     and end + 1 < count
-                    and self._is_name_token(end + 1)
+                    and is_name[end + 1]
                     and (
                         toks[end].lower_ in _CONNECTORS
                         and any(t.lower_ in heads for t in toks[start:end])

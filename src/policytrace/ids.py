@@ -11,7 +11,10 @@ _SEPARATOR = "\x1f"
 
 def make_id(prefix: str, *parts: object) -> str:
     """Return ``prefix_`` plus 16 hex digits of the SHA-256 of the key parts."""
-    key = _SEPARATOR.join("" if part is None else str(part) for part in parts)
+    # A list, not a generator, and no str() of what is already a string: called for every row.
+    key = _SEPARATOR.join(
+        [part if type(part) is str else "" if part is None else str(part) for part in parts]
+    )
     return f"{prefix}_{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
 
 

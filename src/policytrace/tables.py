@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -21,9 +22,16 @@ ACTOR_FRAGMENT_SCHEMA = {
 }
 
 
+@lru_cache(maxsize=65536)
 def actor_id(key: str) -> str:
-    """The actor id of an actor key (registry key or type and normalised name)."""
+    """The actor id of an actor key (registry key or type and normalised name); cached, as the
+    same actors come back in document after document."""
     return make_id("act", key)
+
+
+@lru_cache(maxsize=4096)
+def _policy_id(policy_key: str) -> str:
+    return make_id("pol", policy_key)
 
 
 class _IdMaker:
@@ -33,8 +41,9 @@ class _IdMaker:
         self._seen: Counter[tuple[Any, ...]] = Counter()
 
     def __call__(self, prefix: str, *parts: Any) -> str:
-        occurrence = self._seen[(prefix, *parts)]
-        self._seen[(prefix, *parts)] += 1
+        key = (prefix, *parts)
+        occurrence = self._seen[key]
+        self._seen[key] = occurrence + 1
         return make_id(prefix, *parts, occurrence)
 
 
@@ -105,16 +114,17 @@ class TableBuilder:
 
         def mention(table: str, row_id: str, evidence: Evidence) -> None:
             span = text[evidence.span_start:evidence.span_end]
+            evidence_text = sentence(evidence)
             self.rows["mentions"].append({
                 # The document is part of the key: actor ids are shared by all documents.
-                "mention_id": new_id("men", source_id, table, row_id, span, sentence(evidence)),
+                "mention_id": new_id("men", source_id, table, row_id, span, evidence_text),
                 "table_name": table,
                 "row_id": row_id,
                 "source_id": source_id,
                 "sentence_index": evidence.sentence_index,
                 "char_start": evidence.char_start,
                 "char_end": evidence.char_end,
-                "evidence": sentence(evidence),
+                "evidence": evidence_text,
                 "span_start": evidence.span_start,
                 "span_end": evidence.span_end,
                 "span_text": span,
@@ -173,7 +183,7 @@ class TableBuilder:
             condition_ids.append(condition_id)
             self.rows["policy_conditions"].append({
                 "condition_id": condition_id, "source_id": source_id,
-                "policy_id": make_id("pol", condition.policy_key),
+                "policy_id": _policy_id(condition.policy_key),
                 "policy_name": condition.policy_name, "condition_type": condition.condition_type,
                 "description": condition.description, "value": condition.value,
                 "unit": condition.unit, "status": condition.status,

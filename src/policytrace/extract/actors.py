@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from spacy.tokens import Doc
 
@@ -279,6 +280,16 @@ class Mention:
     kind: str = "name"  # name | role | pronoun
 
 
+@lru_cache(maxsize=8192)
+def _head_words(actor_type: str, name: str, aliases: tuple[str, ...]) -> frozenset[str]:
+    """The words that can refer back to an actor: its type's head nouns and the words of its
+    names (cached: registry actors come back in every document, with many aliases)."""
+    words = set(_TYPE_HEADS.get(actor_type, set()))
+    for written in (name, *aliases):
+        words.update(written.lower().split())
+    return frozenset(words)
+
+
 @dataclass
 class ActorFinder:
     """Finds the actor mentions of one tokenised document."""
@@ -323,9 +334,9 @@ class ActorFinder:
         for position in range(mention.first, mention.last):
             taken[position] = True
         self.mentions.append(mention)
-        self.heads.setdefault(mention.key, set()).update(_TYPE_HEADS.get(mention.actor_type, set()))
-        for word in (mention.name, *mention.aliases):
-            self.heads[mention.key].update(word.lower().split())
+        self.heads.setdefault(mention.key, set()).update(
+            _head_words(mention.actor_type, mention.name, mention.aliases)
+        )
 
     def _add_nested(self, candidates: list[Mention]) -> None:
         """A group named inside a person's or population's name is mentioned too: "Wagner's founder"."""
@@ -411,11 +422,12 @@ class ActorFinder:
         """For each token, whether it can be part of a name (capitalised, not a sentence opener)."""
         toks = self.toks
         starts = {sentence.first for sentence in self.sentences}
-        flags = []
-        for position, token in enumerate(toks):
+        flags = [False] * len(toks)
+        # Only capitalised tokens can be names: look at those alone.
+        for position in [p for p, token in enumerate(toks) if token.text[:1].isupper()]:
+            token = toks[position]
             text = token.text
-            if not text[:1].isupper() or not (token.is_alpha or any(ch.isalpha() for ch in text)):
-                flags.append(False)
+            if not (token.is_alpha or any(ch.isalpha() for ch in text)):
                 continue
             lower = token.lower_
             if (
@@ -424,20 +436,22 @@ class ActorFinder:
                 and toks[position - 1].text == "-"
                 and not toks[position - 2].whitespace_
             ):
-                flags.append(False)  # "Rostov-on-Don": part of a hyphenated place name
-                continue
+                continue  # "Rostov-on-Don": part of a hyphenated place name
             at_start = position in starts or position > 0 and toks[position - 1].text in _OPENERS
-            flags.append(not (at_start and lower in _NOT_NAMES))
+            flags[position] = not (at_start and lower in _NOT_NAMES)
         return flags
 
     def _capitalised_runs(self) -> list[tuple[int, int]]:
         toks, heads = self.toks, self.topic.organisation_heads
         runs, position, count = [], 0, len(toks)
-        while position < count:
-            if not self._is_name_token(position):
-                position += 1
-                continue
-            start = end = position
+        if self._name_tokens is None:
+            self._name_tokens = self._find_name_tokens()
+        is_name = self._name_tokens
+        # A run starts only at a name token: jump from one to the next.
+        for start in [p for p, flag in enumerate(is_name) if flag]:
+            if start < position:
+                continue  # inside the run found last
+            end = start
             while end < count:
                 # "Penal Colony No. 17": a number label continues an organisation's name.
                 if toks[end].lower_ in ("no", "no.", "#") and end > start:
@@ -445,7 +459,7 @@ class ActorFinder:
                     if end + step < count and toks[end + step].like_num:
                         end += step + 1
                         continue
-                if self._is_name_token(end):
+                if is_name[end]:
                     end += 1
                     continue
                 # Connectors ("Ministry of Defence", "Traders' Association") only inside
@@ -453,7 +467,7 @@ class ActorFinder:
                 if (
                     end > start
                     and end + 1 < count
-                    and self._is_name_token(end + 1)
+                    and is_name[end + 1]
                     and (
                         toks[end].lower_ in _CONNECTORS
                         and any(t.lower_ in heads for t in toks[start:end])
@@ -540,8 +554,9 @@ class ActorFinder:
         org_nouns, lower_heads = topic.organisation_nouns, topic.lower_heads
         mentions = []
         count = len(toks)
-        position = 0
-        while position < count:
+        starters = topic.group_starters
+        # Only a group adjective, a demonym or a head noun starts anything below: skip the rest.
+        for position in [p for p, token in enumerate(toks) if token.lower_ in starters]:
             token = toks[position]
             lower = token.lower_
             adjective = topic.group_adjectives.get(lower)
@@ -561,7 +576,6 @@ class ActorFinder:
                         mentions.append(
                             self._group(position, position + 1, [lower], topic.group_heads[lower])
                         )
-                position += 1
                 continue
             if step == 1 and token.text[:1].isupper():
                 adjective = token.text  # as written: "Western officials", "UN experts"
@@ -587,7 +601,6 @@ class ActorFinder:
                     cursor += 1
                     continue
                 break
-            position += 1
         return mentions
 
     def _is_group_subject(self, position: int) -> bool:

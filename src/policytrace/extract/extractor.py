@@ -125,6 +125,10 @@ _SAID_DATE_REACH = 12  # after a speech verb, only a date right after it: "said 
 _DATE_BEFORE_ANCHOR = 32  # a date expression starts at most this far before its anchor word
 _DATE_AFTER_ANCHOR = 28  # ... and ends at most this far after it
 _NUMBER_BEFORE_ANCHOR = 12  # "between", "from" and "a" start an amount before its first number
+# Words that may anchor a date or an amount in `_anchors` (besides digits and currency signs).
+_ANCHOR_WORDS = DATE_WORDS | DATE_UNITS | NUMBER_WORDS_ALL
+_CURRENCY_SIGNS = "$€₽£"
+_QUOTATION_MARKS = frozenset({"“", "”", '"'})
 _ENDED_CUES = re.compile(
     r"\b(no longer|previous|old deal|used to|has ceased|discontinued|"
     r"scrapped|was gone|is gone|stopped|ended)\b",
@@ -200,6 +204,14 @@ class DocumentExtractor:
         self.quoted = _quoted_tokens(self.toks)
         self.lowers = [token.lower_ for token in self.toks]
         self.content = [not (token.is_punct or token.is_space) for token in self.toks]
+        # Positions of the words that can anchor a date or an amount (see `_anchors`), found in
+        # one pass over the document: most tokens are neither, and a per-sentence loop over all
+        # of them was a hot spot.
+        self._anchor_candidates = [
+            position
+            for position, word in enumerate(self.lowers)
+            if word in _ANCHOR_WORDS or word[:1].isdigit() or word[:1] in _CURRENCY_SIGNS
+        ]
         self.published: date | None = _local_date(document)
         self.extraction = Extraction(document.source_id, EXTRACTOR_NAME, EXTRACTOR_VERSION)
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
@@ -209,6 +221,8 @@ class DocumentExtractor:
         self._policy_owner: str | None = None
         self._new_occasion: list[bool] = []  # per event: a statement that marks its own occasion
         self._actor_types: dict[str, str] = {}
+        self._term_verbs: list[int] | None = None  # positions of `terms` verbs, for _terms_start
+        self._cue_positions: list[int] | None = None  # positions of policy cue words
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
@@ -379,7 +393,11 @@ class DocumentExtractor:
         date_anchors: list[int] = []
         number_anchors: list[int] = []
         lowers = self.lowers
-        for position in range(sentence.first, sentence.last):
+        candidates = self._anchor_candidates
+        for candidate in range(
+            bisect_left(candidates, sentence.first), bisect_left(candidates, sentence.last)
+        ):
+            position = candidates[candidate]
             word = lowers[position]
             if word in DATE_WORDS or word[:1].isdigit() and len(word) == 4:
                 date_anchors.append(position)
@@ -389,7 +407,7 @@ class DocumentExtractor:
                 and lowers[position + 1] == "ago"
             ):
                 date_anchors.append(position)  # "last year", "two weeks ago"; not "six months"
-            if word in NUMBER_WORDS_ALL or word[:1].isdigit() or word[:1] in "$€₽£":
+            if word in NUMBER_WORDS_ALL or word[:1].isdigit() or word[:1] in _CURRENCY_SIGNS:
                 number_anchors.append(position)
         return date_anchors, number_anchors
 
@@ -1104,11 +1122,14 @@ class DocumentExtractor:
         self, sentence: Sentence, by_label: dict, mentions: list[Mention]
     ) -> list[tuple[str, int, int]]:
         """Event triggers of a sentence, outside actor names, longest first where they overlap."""
+        hits = by_label["event"].get(sentence.index)
+        if not hits:
+            return []  # most sentences: no need to collect the tokens of their actor names
         inside = set()
         for mention in mentions:
             inside.update(range(mention.first, mention.last))
         candidates = []
-        for label, first, last in by_label["event"].get(sentence.index, []):
+        for label, first, last in hits:
             # A trigger inside an actor's name does not count ("Storm" in "Storm Z"); one that
             # only starts in a name ("Wagner recruiters arrived") or holds one in a gap of its
             # phrase ("beaten Vasily Tikhonov to death") does.
@@ -1189,8 +1210,16 @@ class DocumentExtractor:
         if not verbs:
             return None
         lowers = self.lowers
-        for position in range(sentence.first + 1, sentence.last):
-            if lowers[position] in verbs and any(
+        if self._term_verbs is None:
+            # Where the verbs occur in the document, found once: then a sentence without one
+            # costs two bisections instead of a loop over its words.
+            self._term_verbs = [p for p, word in enumerate(lowers) if word in verbs]
+        found = self._term_verbs
+        for index in range(
+            bisect_left(found, sentence.first + 1), bisect_left(found, sentence.last)
+        ):
+            position = found[index]
+            if any(
                 lowers[p] in nouns for p in range(max(sentence.first, position - 6), position)
             ):
                 return position
@@ -1572,9 +1601,15 @@ class DocumentExtractor:
     def _policy_by_cues(self, first: int, last: int) -> Policy | None:
         """The policy whose cue words occur most in tokens [first, last), when one leads."""
         cues = self.topic.policy_cues
+        lowers = self.lowers
+        if self._cue_positions is None:
+            # Where cue words occur, found once per document: this is asked for every policy
+            # sentence and its paragraph, and most of their words are no cue.
+            self._cue_positions = [p for p, word in enumerate(lowers) if word in cues]
+        positions = self._cue_positions
         counts: Counter[int] = Counter()
-        for word in self.lowers[first:last]:
-            for index in cues.get(word, ()):
+        for at in range(bisect_left(positions, first), bisect_left(positions, last)):
+            for index in cues[lowers[positions[at]]]:
                 counts[index] += 1
         if counts:
             ranked = counts.most_common(2)
@@ -1714,8 +1749,18 @@ def _split_cues(words: frozenset[str]) -> tuple[frozenset[str], dict[str, set[st
 
 def _quoted_tokens(tokens: list[Tok]) -> list[bool]:
     """For each token, whether it stands inside quotation marks (reset at each paragraph)."""
-    inside, flags = False, []
-    for token in tokens:
+    # Only quotation marks and spaces change the state: visit those, fill the runs between them.
+    marks = [
+        position
+        for position, token in enumerate(tokens)
+        if token.is_space or token.text in _QUOTATION_MARKS
+    ]
+    flags = [False] * len(tokens)
+    inside, previous = False, 0
+    for position in marks:
+        if inside:
+            flags[previous:position] = [True] * (position - previous)
+        token = tokens[position]
         text = token.text
         if token.is_space and "\n" in text:
             inside = False
@@ -1725,7 +1770,9 @@ def _quoted_tokens(tokens: list[Tok]) -> list[bool]:
             inside = False
         elif text == '"':
             inside = not inside
-        flags.append(inside)
+        previous = position
+    if inside:
+        flags[previous:] = [True] * (len(tokens) - previous)
     return flags
 
 

@@ -164,9 +164,21 @@ class PhraseIndex:
         # Number-first phrases whose second element is a word, by that word ("# months"):
         # tried only where the next token is one of them.
         self._number_then: dict[str, list[tuple[Hashable, list[Element]]]] = {}
+        self._starter_words: frozenset[str] | None = None
+
+    def _starters(self) -> frozenset[str]:
+        """The words that can start a phrase (the number words too when a phrase starts with a
+        number); computed again after `add`."""
+        if self._starter_words is None:
+            words = set(self._by_first)
+            if self._number_first or self._number_then:
+                words.update(NUMBER_WORDS)
+            self._starter_words = frozenset(words)
+        return self._starter_words
 
     def add(self, label: Hashable, phrases: list[str]) -> None:
         """Add phrases of the lexicon syntax under a label."""
+        self._starter_words = None
         for phrase in phrases:
             elements = compile_phrase(phrase)
             first = elements[0]
@@ -187,9 +199,22 @@ class PhraseIndex:
         found: dict[tuple[Hashable, int], int] = {}
         count = len(lowers)
         numbered = bool(self._number_first or self._number_then)
-        for position, word in enumerate(lowers):
-            candidates = self._by_first.get(word, ())
-            if numbered and _is_number(word):
+        by_first = self._by_first
+        # The positions where some phrase can start, found in one pass: a word that starts a
+        # phrase, or a number when phrases start with one. Most tokens are neither.
+        starters = self._starters()
+        positions = [
+            position
+            for position, word in enumerate(lowers)
+            if word in starters or numbered and word[:1].isdigit()
+        ]
+        for position in positions:
+            word = lowers[position]
+            candidates = by_first.get(word, ())
+            # _is_number, inlined (a hot loop).
+            if numbered and (
+                word in NUMBER_WORDS or word[:1].isdigit() and _DIGITS.match(word) is not None
+            ):
                 then = (
                     self._number_then.get(lowers[position + 1], ())
                     if position + 1 < count
@@ -214,30 +239,38 @@ def _match(
     content: list[bool],
     count: int,
 ) -> int | None:
-    """The end of the shortest match of elements[k:] from position, or None."""
-    if k == len(elements):
-        return position
-    element = elements[k]
-    kind = element.kind
-    if kind == "gap":
-        for skip in range(4):
-            if position + skip > count:
-                break
-            end = _match(elements, k + 1, position + skip, lowers, content, count)
+    """The end of the shortest match of elements[k:] from position, or None.
+
+    Plain elements are matched in a loop; only gaps and optional words, which can match in more
+    than one way, recurse (a call per element was most of the matching time).
+    """
+    length = len(elements)
+    while k < length:
+        element = elements[k]
+        kind = element.kind
+        if kind == "gap":
+            for skip in range(4):
+                if position + skip > count:
+                    break
+                end = _match(elements, k + 1, position + skip, lowers, content, count)
+                if end is not None:
+                    return end
+            return None
+        if kind == "optional":
+            end = _match(elements, k + 1, position, lowers, content, count)
             if end is not None:
                 return end
-        return None
-    if kind == "optional":
-        end = _match(elements, k + 1, position, lowers, content, count)
-        if end is not None:
-            return end
-    if position >= count:
-        return None
-    word = lowers[position]
-    if kind in ("word", "optional"):
-        ok = word in element.words
-    elif kind == "number":
-        ok = _is_number(word)
-    else:  # content
-        ok = content[position]
-    return _match(elements, k + 1, position + 1, lowers, content, count) if ok else None
+        if position >= count:
+            return None
+        word = lowers[position]
+        if kind == "word" or kind == "optional":
+            ok = word in element.words
+        elif kind == "number":
+            ok = _is_number(word)
+        else:  # content
+            ok = content[position]
+        if not ok:
+            return None
+        k += 1
+        position += 1
+    return position

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spacy.lang.en import English
-from spacy.util import compile_infix_regex
 from spacy.matcher import PhraseMatcher
 from spacy.symbols import ORTH
+from spacy.util import compile_infix_regex
 
 from policytrace.extract.lexicon import PhraseIndex
 from policytrace.ids import normalise_name
@@ -79,6 +79,8 @@ class CompiledTopic:
     group_subject_verbs: frozenset[str] = frozenset()
     counted_units: frozenset[str] = frozenset()
     lower_heads: frozenset[str] = frozenset()  # group heads and organisation nouns, lower case
+    # the words `_lowercase_groups` acts on: group adjectives, demonyms and `lower_heads`
+    group_starters: frozenset[str] = frozenset()
     policy_cues: dict[str, tuple[int, ...]] = field(default_factory=dict)  # word -> policy indexes
     ended_cues: frozenset[str] = frozenset()
     ended_after: frozenset[str] = frozenset()
@@ -262,6 +264,9 @@ def compile_topic(topic: Topic) -> CompiledTopic:
     )
     # one look-up per token in `ActorFinder._lowercase_groups`: group heads and body nouns
     compiled.lower_heads = frozenset(compiled.group_heads) | frozenset(compiled.organisation_nouns)
+    compiled.group_starters = (
+        frozenset(compiled.group_adjectives) | frozenset(compiled.demonym_to_country) | compiled.lower_heads
+    )
     return compiled
 
 

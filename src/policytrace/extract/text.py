@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, SPACY
@@ -60,8 +60,22 @@ def split_sentences(tokens: list[Tok]) -> list[Sentence]:
             )
         first = None
 
+    # Only spaces, sentence-final punctuation and line ends can close a sentence: the loop jumps
+    # from one such token to the next instead of looking at every token.
+    breaks = [
+        position
+        for position, token in enumerate(tokens)
+        if token.is_space or token.text in _END_PUNCT or "\n" in token.whitespace_
+    ]
     i = 0
     while i < count:
+        next_break = breaks[bisect_left(breaks, i)] if breaks and breaks[-1] >= i else count
+        if next_break > i:
+            # Ordinary tokens: they only open a sentence.
+            if first is None:
+                first = i
+            i = next_break
+            continue
         token = tokens[i]
         if token.is_space:
             if "\n" in token.text:
@@ -154,25 +168,17 @@ class Tok:
 
 def make_tokens(doc: Doc, text: str) -> list[Tok]:
     """Plain copies of a document's tokens (text is the document's text), read from spaCy's arrays."""
-    columns = doc.to_array([IDX, LENGTH, IS_ALPHA, LIKE_NUM, IS_PUNCT, IS_SPACE, SPACY]).T.tolist()
-    tokens = []
-    for idx, length, is_alpha, like_num, is_punct, is_space, space_after in zip(
-        *columns, strict=True
-    ):
-        word = text[idx : idx + length]
-        tokens.append(
-            Tok(
-                word,
-                word.lower(),
-                idx,
-                " " if space_after else "",
-                bool(is_alpha),
-                bool(like_num),
-                bool(is_punct),
-                bool(is_space),
-            )
-        )
-    return tokens
+    array = doc.to_array([IDX, LENGTH, IS_ALPHA, LIKE_NUM, IS_PUNCT, IS_SPACE, SPACY])
+    starts = array[:, 0].tolist()
+    lengths = array[:, 1].tolist()
+    words = [text[start : start + length] for start, length in zip(starts, lengths, strict=True)]
+    # Column by column, with `map` building the tokens: a Python loop over the tokens with a
+    # bool() per flag cost a third of this function. numpy's bools convert to True / False.
+    flags = array[:, 2:].astype(bool).T.tolist()
+    whitespace = [" " if space_after else "" for space_after in array[:, 6].tolist()]
+    return list(
+        map(Tok, words, map(str.lower, words), starts, whitespace, flags[0], flags[1], flags[2], flags[3])
+    )
 
 
 def span_text(text: str, tokens: list[Tok], first: int, last: int) -> str:

@@ -100,6 +100,7 @@ _VOICE_REACH = 1  # sentences apart at most: an institution's and its spokespers
 _QUESTION_REACH = 8  # words between "how many" / "whether" and the trigger it asks about
 # paragraphs after the one where a state or body acted on a policy that still speak of its policy
 _OWNER_REACH = 4
+_PARTICIPLE_REACH = 12  # tokens after a policy event in which ", <verb>ing" describes that policy
 _IMPLIED_REACH = 2  # sentences of the paragraph searched back for a policy event's actors
 _ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
 _COUNT_AUXILIARIES = {"were", "was", "had", "have", "has", "been", "being", "are", "already"}
@@ -665,7 +666,7 @@ class DocumentExtractor:
                 for t in triggers
                 if t[0] in _POLICY_EVENT_TYPES
                 or not (
-                    t[1] > policy_at
+                    policy_at < t[1] <= policy_at + _PARTICIPLE_REACH
                     and self.lowers[t[1]].endswith("ing")
                     and self.lowers[t[1] - 1] == ","
                 )

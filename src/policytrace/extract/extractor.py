@@ -215,13 +215,18 @@ class DocumentExtractor:
         self._policy_owner: tuple[str, int] | None = None
         self._new_occasion: list[bool] = []  # per event: a statement that marks its own occasion
         self._actor_types: dict[str, str] = {}
+        # set by run() once the actors are found
+        self.mentions_by_sentence: dict[int, list[Mention]] = {}
+        self.on_topic = False
+        self._mention_types: dict[str, str] = {}
+        self._questions: set[int] = set()  # sentences that are an interviewer's questions
+        self._recruited: list[tuple[int, str]] = []  # (token, key) of each recruited group named
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
         mentions = ActorFinder(
             self.topic, self.doc, self.toks, self.text, self.sentences, self.index
         ).find()
-        self.mentions_by_sentence: dict[int, list[Mention]] = {}
         for mention in mentions:
             sentence = self.index.of_token(mention.first)
             if sentence is not None:

@@ -125,6 +125,23 @@ def test_a_policy_sentence_naming_nobody_belongs_to_the_policy_owner():
     assert actor_names(extraction, change) == {"Russia"}
 
 
+def _owner_of_change_after(paragraphs: int) -> list[set[str]]:
+    filler = "".join(
+        f"Relatives of inmates gathered outside colony number {n} on Sunday.\n\n" for n in range(paragraphs)
+    )
+    extraction = extract(
+        "Russia ended the pardons for convicts who fight in Ukraine, the BBC reported.\n\n"
+        + filler + "New, stricter regulations have been implemented."
+    )
+    return [actor_names(extraction, e) for e in events_of(extraction, "policy_change")]
+
+
+def test_the_policy_owner_is_remembered_for_a_few_paragraphs_only():
+    assert _owner_of_change_after(2) == [{"Russia"}]
+    # six paragraphs on: the article has moved on, and nobody is named
+    assert _owner_of_change_after(6) == []
+
+
 def test_a_heading_asking_why_reports_no_event():
     extraction = extract(TOPIC_CONTEXT + "Why the terms changed\n\nThe ministry said nothing.")
     assert not events_of(extraction, "policy_change")

@@ -96,6 +96,9 @@ _NOT_PLURAL = {"is", "was", "has", "does", "keeps", "continues", "starts", "begi
                "comes", "stops", "always", "perhaps", "this", "its", "his", "hers", "us", "as"}
 _VOICE_REACH = 1  # sentences apart at most: an institution's and its spokesperson's words
 _QUESTION_REACH = 8  # words between "how many" / "whether" and the trigger it asks about
+# paragraphs after the one where a state or body acted on a policy that still speak of its policy
+_OWNER_REACH = 4
+_PARTICIPLE_REACH = 12  # tokens after a policy event in which ", <verb>ing" describes that policy
 _IMPLIED_REACH = 2  # sentences of the paragraph searched back for a policy event's actors
 _ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
 _COUNT_AUXILIARIES = {"were", "was", "had", "have", "has", "been", "being", "are", "already"}
@@ -217,19 +220,25 @@ class DocumentExtractor:
         self._condition_keys: set[tuple[str, str, float | None, str | None]] = set()
         self._main_policy: Policy | None = None
         self._event_policies: list[str | None] = []  # per event: the policy its sentence is about
-        # the state or body that last acted on a policy, for policy sentences naming nobody
-        self._policy_owner: str | None = None
+        # the state or body that last acted on a policy, and the paragraph it did so in, for
+        # policy sentences naming nobody
+        self._policy_owner: tuple[str, int] | None = None
         self._new_occasion: list[bool] = []  # per event: a statement that marks its own occasion
         self._actor_types: dict[str, str] = {}
         self._term_verbs: list[int] | None = None  # positions of `terms` verbs, for _terms_start
         self._cue_positions: list[int] | None = None  # positions of policy cue words
+        # set by run() once the actors are found
+        self.mentions_by_sentence: dict[int, list[Mention]] = {}
+        self.on_topic = False
+        self._mention_types: dict[str, str] = {}
+        self._questions: set[int] = set()  # sentences that are an interviewer's questions
+        self._recruited: list[tuple[int, str]] = []  # (token, key) of each recruited group named
 
     def run(self) -> Extraction:
         """Everything extracted from the document."""
         mentions = ActorFinder(
             self.topic, self.doc, self.toks, self.text, self.sentences, self.index
         ).find()
-        self.mentions_by_sentence: dict[int, list[Mention]] = {}
         for mention in mentions:
             sentence = self.index.of_token(mention.first)
             if sentence is not None:
@@ -678,7 +687,7 @@ class DocumentExtractor:
                 for t in triggers
                 if t[0] in _POLICY_EVENT_TYPES
                 or not (
-                    t[1] > policy_at
+                    policy_at < t[1] <= policy_at + _PARTICIPLE_REACH
                     and self.lowers[t[1]].endswith("ing")
                     and self.lowers[t[1] - 1] == ","
                 )
@@ -737,10 +746,14 @@ class DocumentExtractor:
                 actors = [(speaker.key, "agent")] if speaker is not None else []
             if not actors and event_type in _IMPLIED_ACTOR_TYPES:
                 actors = self._implied_actors(sentence)
-                if not actors and self._policy_owner is not None:
+                if (
+                    not actors
+                    and self._policy_owner is not None
+                    and sentence.paragraph - self._policy_owner[1] <= _OWNER_REACH
+                ):
                     # "New, stricter regulations have been implemented" opening a paragraph:
-                    # the owner of the policy the article has been telling about
-                    actors = [(self._policy_owner, "agent")]
+                    # the owner of the policy the article has just been telling about
+                    actors = [(self._policy_owner[0], "agent")]
             if event_type == "recruitment" and not any(
                 key in self.topic.recruited_groups for key, _ in actors
             ):
@@ -825,7 +838,8 @@ class DocumentExtractor:
                     ),
                     None,
                 )
-                self._policy_owner = owner or self._policy_owner
+                if owner is not None:
+                    self._policy_owner = (owner, sentence.paragraph)
             self._event_policies.append(
                 self._policy_for(sentence).key if event_type in _POLICY_EVENT_TYPES else None
             )

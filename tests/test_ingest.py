@@ -137,3 +137,32 @@ def test_annotation_and_notes_files_are_skipped_not_ingested(tmp_path: Path):
     result = ingest_folder(tmp_path)
     assert [d.file_path for d in result.documents] == ["a.txt"]
     assert sorted(result.skipped) == ["README.md", "a.facts.json"]
+
+
+@pytest.mark.parametrize(("line", "utc", "zone"), [
+    ("Feb.04 - 2024 7:13 PM", datetime(2024, 2, 4, 19, 13, tzinfo=UTC), None),
+    ("March 3, 2024, 09:15 CET", datetime(2024, 3, 3, 8, 15, tzinfo=UTC), "CET"),
+    ("Nov 1 2023 at 10:00 am UTC+3", datetime(2023, 11, 1, 7, 0, tzinfo=UTC), "+03:00"),
+    ("Jan 5, 2024 23:30 +05:00", datetime(2024, 1, 5, 18, 30, tzinfo=UTC), "+05:00"),
+    # Not a shape read directly: dateparser reads it.
+    ("Friday, 9 June 2023 20:05 GMT", datetime(2023, 6, 9, 20, 5, tzinfo=UTC), "GMT"),
+])
+def test_datelines_with_and_without_a_zone(tmp_path: Path, line: str, utc: datetime, zone: str | None):
+    (tmp_path / "story.txt").write_text(f"Headline of the story\n{line}\n\nBody text of the story goes here.\n")
+    (doc,) = ingest_folder(tmp_path).documents
+    assert (doc.published_at, doc.published_timezone) == (utc, zone)
+    assert "Body text" in doc.text and line not in doc.text
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("de", "Das Gericht in der Stadt hat am Montag entschieden, dass die Männer, die aus der Haft an die "
+           "Front geschickt wurden, nach ihrer Rückkehr wieder vor Gericht stehen müssen. Die Angehörigen "
+           "sagten, sie hätten keine Nachricht von den Behörden erhalten."),
+    ("ru", "Суд в городе в понедельник решил, что мужчины, которых отправили из колонии на фронт, после "
+           "возвращения снова предстанут перед судом. Родственники сказали, что не получили никаких "
+           "сообщений от властей."),
+])
+def test_language_of_a_non_english_article(tmp_path: Path, language: str, text: str):
+    (tmp_path / "story.txt").write_text(f"Headline\n\n{text}\n\n{text}\n")
+    (doc,) = ingest_folder(tmp_path).documents
+    assert doc.language == language

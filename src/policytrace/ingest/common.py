@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import cache, lru_cache
 from typing import Any
 
@@ -85,7 +85,7 @@ _MONTHS = {name: number for number, names in enumerate(
 # Datelines as news pages print them: "Feb.04 - 2024 7:13 PM", "March 3, 2024, 09:15".
 _DATELINE = re.compile(
     r"^(?P<month>[A-Za-z]{3,9})\.?\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*[,-]?\s*(?P<year>\d{4})"
-    r"(?:\s*[,-]?\s*(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<half>[AaPp]\.?[Mm]\.?)?)?\s*$")
+    r"(?:\s*[,-]?\s*(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<half>[AaPp]\.?[Mm]\.?)?)?")
 
 
 def parse_datetime(value: Any) -> tuple[datetime | None, str | None, str | None]:
@@ -119,10 +119,15 @@ def _parse_common_forms(text: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    rest, zone = pop_tz_offset_from_string(text, as_offset=True)
-    match = _DATELINE.match(rest.strip())
+    match = _DATELINE.match(text)
     if not match or match.group("month").lower() not in _MONTHS:
         return None
+    zone = None
+    if tail := text[match.end():].strip():
+        # Whatever follows the date and time must be one time zone ("CET", "UTC+3", "+03:00").
+        zone = _zone_token(tail)
+        if zone is None:
+            return None
     hour = int(match.group("hour") or 0)
     half = (match.group("half") or "").lower().replace(".", "")
     if half == "pm" and hour < 12:
@@ -134,6 +139,18 @@ def _parse_common_forms(text: str) -> datetime | None:
                         int(match.group("day")), hour, int(match.group("minute") or 0), tzinfo=zone)
     except ValueError:
         return None
+
+
+@lru_cache(maxsize=512)
+def _zone_token(text: str) -> tzinfo | None:
+    """The zone a dateline ends with, from dateparser's table; None unless the text is only that.
+
+    Searching dateparser's hundreds of zone patterns costs about a millisecond, so only the short
+    tail after the date is searched, and each distinct tail once.
+    """
+    # dateparser's patterns want a separator before the zone, as it has in a whole dateline.
+    rest, zone = pop_tz_offset_from_string(" " + text, as_offset=True)
+    return zone if rest.strip() == "" else None
 
 
 def _zone_as_written(text: str, parsed: datetime) -> str:
@@ -167,7 +184,9 @@ def _language_identifier():
 
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the text's language, from a model that ships inside py3langid."""
-    sample = text[:2000]
+    # py3langid walks the sample byte by byte in Python (~1 µs a byte). 800 characters (~130
+    # words) gave the same language as 2,000 on every test, development and synthetic document.
+    sample = text[:800]
     if word_count(sample) < 5:
         return None
     code, _score = _language_identifier().classify(sample)

@@ -185,7 +185,10 @@ def snapshot(latest: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in latest.iterdir() if p.is_file()}
 
 
-@pytest.mark.parametrize("point", ["after_tables", "before_release_rename", "after_release_rename",
+# One kill point runs by default; the others take ~35 s each and run with `-m slow`.
+@pytest.mark.parametrize("point", [pytest.param("after_tables", marks=pytest.mark.slow),
+                                   pytest.param("before_release_rename", marks=pytest.mark.slow),
+                                   pytest.param("after_release_rename", marks=pytest.mark.slow),
                                    "before_latest_swap"])
 def test_kill_while_publishing_leaves_latest_on_previous_release(point: str, tmp_path: Path):
     output = tmp_path / "out"

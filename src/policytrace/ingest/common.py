@@ -82,10 +82,13 @@ _MONTHS = {name: number for number, names in enumerate(
     [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",),
      ("jun", "june"), ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"),
      ("oct", "october"), ("nov", "november"), ("dec", "december")], start=1) for name in names}
-# Datelines as news pages print them: "Feb.04 - 2024 7:13 PM", "March 3, 2024, 09:15".
+# Datelines as news pages print them: "Feb.04 - 2024 7:13 PM", "March 3, 2024, 09:15"; a zone may
+# follow. A "-" glued to digits is a UTC offset ("-05:00"), not a separator before the time, and
+# "PM" must end its word ("PMEST" is not a time and a zone).
 _DATELINE = re.compile(
     r"^(?P<month>[A-Za-z]{3,9})\.?\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*[,-]?\s*(?P<year>\d{4})"
-    r"(?:\s*[,-]?\s*(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<half>[AaPp]\.?[Mm]\.?)?)?")
+    r"(?:\s*(?:,|-(?!\d))?\s*(?:at\s+)?(?P<hour>\d{1,2}):(?P<minute>\d{2})"
+    r"\s*(?P<half>[AaPp]\.?[Mm](?:\.|(?![A-Za-z])))?)?")
 
 
 def parse_datetime(value: Any) -> tuple[datetime | None, str | None, str | None]:

@@ -126,7 +126,7 @@ def test_threads_and_worker_processes_give_identical_releases(prefect_server, tm
     inputs = mixed_inputs(tmp_path)
     summaries, files = {}, {}
     # Both the runner and the batch size differ: neither may change a byte of the release.
-    for kind, batch_size in (("threads", 100), ("processes", 2)):
+    for kind, batch_size in (("threads", 2), ("processes", 3)):
         name = f"{kind}-{batch_size}"
         flow, options = with_task_runner(kind, 2)
         summary = flow(input_dir=str(inputs), output_dir=str(tmp_path / name), batch_size=batch_size, **options)
@@ -134,7 +134,7 @@ def test_threads_and_worker_processes_give_identical_releases(prefect_server, tm
         assert [d["file"] for d in summary.duplicates] == ["z_seed_again.txt"]
         summaries[name], files[name] = summary, release_files(tmp_path / name / "latest")
     assert len({s.version for s in summaries.values()}) == 1
-    assert files["threads-100"] == files["processes-2"]
+    assert files["threads-2"] == files["processes-3"]
 
 
 def test_batches_in_worker_processes_without_prefect(tmp_path: Path):
@@ -145,5 +145,5 @@ def test_batches_in_worker_processes_without_prefect(tmp_path: Path):
     assert release_files(tmp_path / "here" / "latest") == release_files(tmp_path / "pooled" / "latest")
     # The cache the workers filled is used by the next run: nothing is read or extracted again.
     (inputs / "new.txt").write_text((inputs / "a_seed.txt").read_text().replace("Wagner", "Wagner Group"))
-    again = run_in_process(inputs, tmp_path / "pooled", batch_size=3)
+    again = run_in_process(inputs, tmp_path / "pooled", batch_size=3, workers=2)
     assert again.reused_files == len(list(inputs.iterdir())) - 1

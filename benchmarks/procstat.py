@@ -1,4 +1,4 @@
-"""Memory of a process tree read from /proc (Linux): current and peak RSS per process."""
+"""Memory and CPU of a process tree read from /proc (Linux): RSS, peak RSS and CPU time per process."""
 
 from __future__ import annotations
 
@@ -57,6 +57,33 @@ def memory_mb(pid: int) -> tuple[float, float] | None:
     return values["VmRSS"], values["VmHWM"]
 
 
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_and_role(pid: int) -> tuple[float, str] | None:
+    """(user + system CPU seconds so far, role) of one process, or None if it is gone.
+
+    The role says what the process is in a flow run: a batch "worker" (multiprocessing spawn), the
+    "prefect_server" (uvicorn), a Dask process, or "other".
+    """
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+        command = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    seconds = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15 of stat)
+    if "uvicorn" in command or "prefect server" in command:
+        role = "prefect_server"
+    elif "spawn_main" in command and "resource_tracker" not in command:
+        role = "worker"
+    elif "dask" in command or "distributed" in command:
+        role = "dask"
+    else:
+        role = "other"
+    return seconds, role
+
+
 def own_peak_rss_mb() -> float:
     """This process's peak RSS (ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -89,6 +116,8 @@ class TreeSampler:
     interval: float = 1.0
     peak_tree_rss_mb: float = 0.0
     peak_by_pid: dict[int, float] = field(default_factory=dict)
+    # Last CPU seconds seen per process, with its role (a process's CPU after the last sample is lost).
+    cpu_by_pid: dict[int, tuple[str, float]] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -111,6 +140,8 @@ class TreeSampler:
             if (memory := memory_mb(pid)) is not None:
                 processes[pid] = memory
                 self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0.0), memory[1])
+                if (cpu := cpu_and_role(pid)) is not None:
+                    self.cpu_by_pid[pid] = ("main", cpu[0]) if pid == self.pid else (cpu[1], cpu[0])
         if not processes:
             return
         total = sum(rss for rss, _peak in processes.values())
@@ -118,6 +149,13 @@ class TreeSampler:
         log.write(json.dumps({"t": round(elapsed, 1), "tree_rss_mb": round(total, 1),
                               "rss_mb": {pid: round(rss, 1) for pid, (rss, _) in processes.items()}}) + "\n")
         log.flush()
+
+    def cpu_seconds_by_role(self) -> dict[str, float]:
+        """CPU seconds per role as last sampled: the phase's own process ("main"), workers, server."""
+        totals: dict[str, float] = {}
+        for role, seconds in self.cpu_by_pid.values():
+            totals[role] = round(totals.get(role, 0.0) + seconds, 1)
+        return totals
 
     def stop(self) -> None:
         self._stop.set()

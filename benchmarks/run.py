@@ -88,6 +88,8 @@ def run_phase(phase: str, arguments: list[str], environment: dict[str, str], rss
         sampler.stop()
     observed = {"wall_seconds": round(time.perf_counter() - started, 2),
                 "sampled_peak_tree_rss_mb": round(sampler.peak_tree_rss_mb, 1),
+                # Where the CPU went: the phase's process, its batch workers, the Prefect server.
+                "sampled_cpu_seconds": sampler.cpu_seconds_by_role(),
                 "rss_log": str(rss_log)}
     if timed_out or process.returncode != 0:
         observed |= {"completed": False, "timed_out": timed_out, "returncode": process.returncode}

@@ -60,28 +60,30 @@ def memory_mb(pid: int) -> tuple[float, float] | None:
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_and_role(pid: int) -> tuple[float, str] | None:
-    """(user + system CPU seconds so far, role) of one process, or None if it is gone.
-
-    The role says what the process is in a flow run: a batch "worker" (multiprocessing spawn), the
-    "prefect_server" (uvicorn), a Dask process, or "other".
-    """
+def cpu_seconds_of(pid: int) -> float | None:
+    """User + system CPU seconds one process has used so far, or None if it is gone."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
-        command = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return None
     fields = stat[stat.rindex(")") + 2:].split()
-    seconds = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15 of stat)
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def role_of(pid: int) -> str:
+    """What a process is in a flow run, from its command line: a batch "worker" (multiprocessing
+    spawn), the "prefect_server" (uvicorn), a "dask" process, or "other"."""
+    try:
+        command = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "other"
     if "uvicorn" in command or "prefect server" in command:
-        role = "prefect_server"
-    elif "spawn_main" in command and "resource_tracker" not in command:
-        role = "worker"
-    elif "dask" in command or "distributed" in command:
-        role = "dask"
-    else:
-        role = "other"
-    return seconds, role
+        return "prefect_server"
+    if "spawn_main" in command and "resource_tracker" not in command:
+        return "worker"
+    if "dask" in command or "distributed" in command:
+        return "dask"
+    return "other"
 
 
 def own_peak_rss_mb() -> float:
@@ -140,8 +142,11 @@ class TreeSampler:
             if (memory := memory_mb(pid)) is not None:
                 processes[pid] = memory
                 self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0.0), memory[1])
-                if (cpu := cpu_and_role(pid)) is not None:
-                    self.cpu_by_pid[pid] = ("main", cpu[0]) if pid == self.pid else (cpu[1], cpu[0])
+                if (cpu := cpu_seconds_of(pid)) is not None:
+                    # A process's role is read from its command line once, when first seen.
+                    role = self.cpu_by_pid[pid][0] if pid in self.cpu_by_pid else (
+                        "main" if pid == self.pid else role_of(pid))
+                    self.cpu_by_pid[pid] = (role, cpu)
         if not processes:
             return
         total = sum(rss for rss, _peak in processes.values())

@@ -301,7 +301,6 @@ class ActorFinder:
     sentences: list[Sentence]
     index: SentenceIndex
     mentions: list[Mention] = field(default_factory=list)
-    _name_tokens: list[bool] | None = None
     heads: dict[str, set[str]] = field(default_factory=dict)  # actor key -> head nouns
     _body_nouns: list[int] = field(default_factory=list)  # positions of "ministry", "club", ...
 
@@ -413,11 +412,6 @@ class ActorFinder:
             )
         return mentions
 
-    def _is_name_token(self, position: int) -> bool:
-        if self._name_tokens is None:
-            self._name_tokens = self._find_name_tokens()
-        return self._name_tokens[position]
-
     def _find_name_tokens(self) -> list[bool]:
         """For each token, whether it can be part of a name (capitalised, not a sentence opener)."""
         toks = self.toks
@@ -444,9 +438,7 @@ class ActorFinder:
     def _capitalised_runs(self) -> list[tuple[int, int]]:
         toks, heads = self.toks, self.topic.organisation_heads
         runs, position, count = [], 0, len(toks)
-        if self._name_tokens is None:
-            self._name_tokens = self._find_name_tokens()
-        is_name = self._name_tokens
+        is_name = self._find_name_tokens()
         # A run starts only at a name token: jump from one to the next.
         for start in [p for p, flag in enumerate(is_name) if flag]:
             if start < position:

@@ -402,11 +402,7 @@ class DocumentExtractor:
         date_anchors: list[int] = []
         number_anchors: list[int] = []
         lowers = self.lowers
-        candidates = self._anchor_candidates
-        for candidate in range(
-            bisect_left(candidates, sentence.first), bisect_left(candidates, sentence.last)
-        ):
-            position = candidates[candidate]
+        for position in _between(self._anchor_candidates, sentence.first, sentence.last):
             word = lowers[position]
             if word in DATE_WORDS or word[:1].isdigit() and len(word) == 4:
                 date_anchors.append(position)
@@ -1228,11 +1224,7 @@ class DocumentExtractor:
             # Where the verbs occur in the document, found once: then a sentence without one
             # costs two bisections instead of a loop over its words.
             self._term_verbs = [p for p, word in enumerate(lowers) if word in verbs]
-        found = self._term_verbs
-        for index in range(
-            bisect_left(found, sentence.first + 1), bisect_left(found, sentence.last)
-        ):
-            position = found[index]
+        for position in _between(self._term_verbs, sentence.first + 1, sentence.last):
             if any(
                 lowers[p] in nouns for p in range(max(sentence.first, position - 6), position)
             ):
@@ -1620,10 +1612,9 @@ class DocumentExtractor:
             # Where cue words occur, found once per document: this is asked for every policy
             # sentence and its paragraph, and most of their words are no cue.
             self._cue_positions = [p for p, word in enumerate(lowers) if word in cues]
-        positions = self._cue_positions
         counts: Counter[int] = Counter()
-        for at in range(bisect_left(positions, first), bisect_left(positions, last)):
-            for index in cues[lowers[positions[at]]]:
+        for position in _between(self._cue_positions, first, last):
+            for index in cues[lowers[position]]:
                 counts[index] += 1
         if counts:
             ranked = counts.most_common(2)
@@ -1759,6 +1750,12 @@ def _split_cues(words: frozenset[str]) -> tuple[frozenset[str], dict[str, set[st
         found = (frozenset(w for w in words if " " not in w), pairs)
         _SPLIT_CUES[words] = found
     return found
+
+
+def _between(positions: list[int], first: int, last: int) -> list[int]:
+    """The sorted positions that fall in tokens [first, last): found by bisection, as the
+    per-document position lists (anchors, cue words, terms verbs) are asked for every sentence."""
+    return positions[bisect_left(positions, first) : bisect_left(positions, last)]
 
 
 def _quoted_tokens(tokens: list[Tok]) -> list[bool]:

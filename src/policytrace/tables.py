@@ -38,11 +38,12 @@ class _IdMaker:
     """Ids from natural keys; a repeated key in one document gets an occurrence number."""
 
     def __init__(self) -> None:
-        self._seen: Counter[tuple[Any, ...]] = Counter()
+        # A plain dict: a Counter calls its Python-level __missing__ for every new key.
+        self._seen: dict[tuple[Any, ...], int] = {}
 
     def __call__(self, prefix: str, *parts: Any) -> str:
         key = (prefix, *parts)
-        occurrence = self._seen[key]
+        occurrence = self._seen.get(key, 0)
         self._seen[key] = occurrence + 1
         return make_id(prefix, *parts, occurrence)
 

@@ -80,6 +80,9 @@ def add_docs_site(context: Any, folder: Path) -> None:
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # No expectation suite pages: every validation page lists its suite's expectations
+            # with their results, and a table cut into chunks would get one suite page per chunk.
+            "site_section_builders": {"expectations": "0"},
             "store_backend": {"class_name": "TupleFilesystemStoreBackend",
                               "base_directory": str(folder.resolve())},  # GX wants it absolute
         },

@@ -81,13 +81,31 @@ def event_after_article(t):
     return "events.integrity", "event_date_not_after_publication", "event_date_not_after_publication"
 
 
+def event_before_floor(t):
+    assert t["events"].height, "the seed must yield events for this check"
+    t["events"] = first_row_set(t["events"], "event_date", date(1985, 6, 1))
+    return "events", "event_date", "not_before_1990-01-01"
+
+
+def event_date_out_of_range(t):
+    # Beyond what pandas' nanosecond dates hold: the gate must still report, not crash.
+    t["events"] = first_row_set(t["events"], "date_start", date(2500, 1, 1))
+    return "events.integrity", "date_start_not_after_publication", "date_start_not_after_publication"
+
+
+def negative_offset(t):
+    t["mentions"] = first_row_set(t["mentions"], "span_start", -5)
+    return "mentions", "span_start", "at_least_0"
+
+
 def negative_count(t):
     t["actors"] = first_row_set(t["actors"], "mention_count", -3)
     return "actors", "mention_count", "at_least_1"
 
 
 @pytest.mark.parametrize("fault", [null_actor_id, duplicate_mention, dangling_source, unknown_actor_type,
-                                   evidence_mismatch, event_after_article, negative_count])
+                                   evidence_mismatch, event_after_article, event_before_floor,
+                                   event_date_out_of_range, negative_offset, negative_count])
 def test_fault_is_caught_by_name_and_nothing_is_published(fault, published: Path, tmp_path: Path):
     before = tree_digest(published)
     tables = read_tables(published / "latest")

@@ -410,7 +410,10 @@ def to_pandas_for_gx(frame: pl.DataFrame) -> pd.DataFrame:
             if frame[name].null_count():
                 data[name] = data[name].astype("Int64")
         elif dtype == pl.Date:
-            data[name] = data[name].astype("datetime64[ns]")
+            try:
+                data[name] = data[name].astype("datetime64[ns]")
+            except pd.errors.OutOfBoundsDatetime:
+                pass  # a date outside 1677-2262 (a damaged table): GX checks it value by value
         elif dtype == pl.Boolean:
             data[name] = data[name].astype("boolean")
         elif isinstance(dtype, pl.Categorical | pl.Enum):

@@ -202,7 +202,8 @@ def measure_flow(corpus: Path, output: Path, batch_size: int, despite_gate: bool
     cpu = cpu_seconds() - cpu_before
     loaded = [name for name in ("great_expectations", "pandas", "matplotlib", "spacy") if name in sys.modules]
     return [{"measure": "flow", "docs": summary.documents, "seconds": round(seconds, 3),
-             "tail_seconds": tail_seconds(output), "flow_process_imported": loaded,
+             "tail_seconds": tail_seconds(output), **gate_fields(summary.report_dir),
+             "flow_process_imported": loaded,
              "cpu_seconds": round(cpu, 2), "cores_busy": round(cpu / seconds, 2),
              "prefect_import_seconds": round(import_seconds, 2),
              "prefect_startup_seconds": round(startup_seconds, 2),
@@ -212,6 +213,15 @@ def measure_flow(corpus: Path, output: Path, batch_size: int, despite_gate: bool
              "rows": summary.row_counts, "message": summary.message,
              "gate_verdict_ignored": despite_gate, "validation_failures": summary.failures,
              **prefect_memory_fields()}]
+
+
+def gate_fields(report_dir: str | None) -> dict[str, float | int]:
+    """The validation gate's own wall time and expectation runs, from the run's validation.json."""
+    path = Path(report_dir) / "validation" / "validation.json" if report_dir else None
+    if path is None or not path.exists():
+        return {}
+    report = json.loads(path.read_text(encoding="utf-8"))
+    return {"gate_seconds": report.get("seconds"), "gate_expectation_runs": report.get("expectation_count")}
 
 
 def tail_seconds(output: Path) -> float | None:

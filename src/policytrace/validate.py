@@ -519,22 +519,23 @@ class _SuiteRunner:
         if docs_dir is not None:
             add_docs_site(self.context, docs_dir)
         self.source = self.context.data_sources.add_pandas("policytrace")
-        self._batches: dict[str, Any] = {}
+        self._batch_definitions: dict[str, Any] = {}
         self.result = UnitResult()
 
     def _batch_definition(self, asset_name: str) -> Any:
         """One dataframe asset per table (or integrity suite), shared by its chunks: adding an asset
         saves the context's whole configuration, which grows with every asset."""
-        if asset_name not in self._batches:
+        if asset_name not in self._batch_definitions:
             asset = self.source.add_dataframe_asset(asset_name)
-            self._batches[asset_name] = asset.add_batch_definition_whole_dataframe("rows")
-        return self._batches[asset_name]
+            self._batch_definitions[asset_name] = asset.add_batch_definition_whole_dataframe("rows")
+        return self._batch_definitions[asset_name]
 
     def run(self, suite_name: str, expectations: list[gxe.Expectation], data: pd.DataFrame,
             key: list[str]) -> None:
         context = self.context
         self.result.expectation_count += len(expectations)
-        batch = self._batch_definition(suite_name.split(" rows ")[0])
+        table_suite = suite_name.split(" rows ")[0]  # without a chunk's row range
+        batch = self._batch_definition(table_suite)
         suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=expectations))
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=suite_name, data=batch, suite=suite))
@@ -546,7 +547,7 @@ class _SuiteRunner:
                            "partial_unexpected_count": EXAMPLES_SHOWN,
                            "return_unexpected_index_query": False})
         _drop_cached_batches(self.source)
-        self.result.failures.extend(_failures(suite_name.split(" rows ")[0], result, key))
+        self.result.failures.extend(_failures(table_suite, result, key))
         self.result.results.append(_compact_result(suite_name, result))
 
     def take(self) -> UnitResult:

@@ -641,7 +641,7 @@ class ActorFinder:
         for position, token in enumerate(toks):
             if token.lower_ not in ("a", "an", "one"):
                 continue
-            words = []
+            words: list[str] = []
             cursor = position + 1
             while cursor < len(toks) and len(words) < 3 and toks[cursor].lower_ in topic.group_adjectives:
                 words.append(topic.group_adjectives[toks[cursor].lower_])

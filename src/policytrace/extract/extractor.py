@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from spacy.tokens import Doc
 
@@ -183,14 +184,16 @@ class Attribution:
     pronoun: bool = False  # the speaker is a pronoun ("he said") resolved to an earlier actor
 
 
-@dataclass
 class SentenceFacts:
     """What one sentence yielded, kept for links between kinds (quantity -> event)."""
 
-    sentence: Sentence
-    events: list[tuple[int, int, int]] = field(default_factory=list)  # (index, first, last)
-    conditions: list[tuple[int, int, int]] = field(default_factory=list)
-    claimant: Mention | None = None
+    # A plain class, not a dataclass: one is made per sentence, and a dataclass's generated
+    # __init__ stays interpreted Python when the module is compiled.
+    def __init__(self, sentence: Sentence) -> None:
+        self.sentence = sentence
+        self.events: list[tuple[int, int, int]] = []  # (index, first, last)
+        self.conditions: list[tuple[int, int, int]] = []
+        self.claimant: Mention | None = None
 
 
 class DocumentExtractor:
@@ -262,14 +265,14 @@ class DocumentExtractor:
             dates = self._dates(sentence, date_anchors)
             numbers = self._numbers(sentence, number_anchors)
             resolved: list[tuple[DateMention, DateValue]] = []
-            for mention in dates:
-                value = anchor(mention, previous_date)
+            for date_mention in dates:
+                value = anchor(date_mention, previous_date)
                 if value is not None and self.published is not None and value.start > self.published:
                     # After the article ("the following year", a planned date): the text does not
                     # report it as having happened, so it dates nothing here.
                     value = None
                 if value is not None:
-                    resolved.append((mention, value))
+                    resolved.append((date_mention, value))
                     previous_date = value
             # '"...," he added' after "Peskov said the decrees are signed by Putin": the pronoun
             # speaker is the person who spoke in that sentence, not the person spoken about
@@ -387,7 +390,8 @@ class DocumentExtractor:
             "condition": {},
         }
         hits = self.topic.phrases.matches(self.lowers, self.content)
-        for (kind, label), first, last in sorted(hits, key=lambda hit: hit[1]):
+        for kind_label, first, last in sorted(hits, key=lambda hit: hit[1]):
+            kind, label = cast(tuple[str, str], kind_label)
             sentence = self.index.of_token(first)
             if sentence is None or last > sentence.last:
                 continue
@@ -453,7 +457,7 @@ class DocumentExtractor:
 
     def _is_on_topic(self, mentions: list[Mention]) -> bool:
         """Whether enough topic words occur outside local names ("Lukas Wagner", "Eastmoor Storm")."""
-        in_local_names = set()
+        in_local_names: set[int] = set()
         for mention in mentions:
             if not mention.registered:
                 in_local_names.update(range(mention.first, mention.last))
@@ -655,10 +659,10 @@ class DocumentExtractor:
     ) -> None:
         cues = by_label["cue"].get(sentence.index, [])
         triggers = []
-        for event_type, first, last in self._triggers(sentence, by_label, mentions):
-            event_type = self._clause_type(event_type, first, cues)
-            if event_type is not None:
-                triggers.append((event_type, first, last))
+        for trigger_type, first, last in self._triggers(sentence, by_label, mentions):
+            clause_type = self._clause_type(trigger_type, first, cues)
+            if clause_type is not None:
+                triggers.append((clause_type, first, last))
         # "X did not confirm that pardons had stopped": what a denied cue reports is not news
         denied_from = min(
             (
@@ -738,8 +742,8 @@ class DocumentExtractor:
             if self.quoted[first] and self._first_person(first):
                 # a grievance told in the first person inside a quote belongs to the speaker
                 # (the last person named outside quotes), not to whom it was addressed
-                speaker = claimant if claimant and claimant.actor_type == "person" else last_person
-                actors = [(speaker.key, "agent")] if speaker is not None else []
+                person = claimant if claimant and claimant.actor_type == "person" else last_person
+                actors = [(person.key, "agent")] if person is not None else []
             if not actors and event_type in _IMPLIED_ACTOR_TYPES:
                 actors = self._implied_actors(sentence)
                 if (
@@ -805,7 +809,7 @@ class DocumentExtractor:
                 and (first - 6 <= cue_first < first or self.toks[cue_first].lower_ == "reportedly")
                 for label, cue_first, _ in cues
             )
-            attribution = next((a for a in attributions if a.claimant is not None), None)
+            claimed = next((a for a in attributions if a.claimant is not None), None)
             event_claimant = claimant.key if claimant else None
             if spoken:
                 event_claimant = next(
@@ -818,7 +822,7 @@ class DocumentExtractor:
                 evidence=self._evidence(sentence, first, last),
                 date=date_value,
                 claimant_key=event_claimant,
-                attribution=attribution.phrase if attribution else None,
+                attribution=claimed.phrase if claimed else None,
                 is_negated=negated,
                 is_hedged=hedged,
                 actors=actors,
@@ -1135,7 +1139,7 @@ class DocumentExtractor:
         hits = by_label["event"].get(sentence.index)
         if not hits:
             return []  # most sentences: no need to collect the tokens of their actor names
-        inside = set()
+        inside: set[int] = set()
         for mention in mentions:
             inside.update(range(mention.first, mention.last))
         candidates = []
@@ -1312,10 +1316,10 @@ class DocumentExtractor:
             own_cues = [a for a in attributions if a.cue_first == first and a.claimant]
             # "according to relatives and Ukrainian officials": the body is the speaker
             own = next(
-                (a for a in own_cues if a.claimant.actor_type != "population_group"),
+                (a for a in own_cues if a.claimant is not None and a.claimant.actor_type != "population_group"),
                 own_cues[0] if own_cues else None,
             )
-            if own is not None:
+            if own is not None and own.claimant is not None:
                 actors.append((own.claimant.key, "claimant"))
         for mention in mentions:
             if mention.key in claimants and event_type != "statement":
@@ -1341,7 +1345,8 @@ class DocumentExtractor:
         """
         start = self.toks[first].idx
         end = self.toks[last - 1].idx + len(self.toks[last - 1].text)
-        best, best_distance = None, None
+        best: DateValue | None = None
+        best_distance: int | None = None
         for mention, value in dates:
             if said and mention.start >= end and mention.start - end > _SAID_DATE_REACH:
                 continue
@@ -1397,17 +1402,17 @@ class DocumentExtractor:
         contract") is changed, not started, by a later law on it ("the Duma adopted it in
         September", "Putin signed a law on October 2 that allows defendants ...")."""
         starts = [
-            (index, event)
+            (index, event, event.date)
             for index, event in enumerate(self.extraction.events)
             if event.event_type == "policy_start"
             and event.date is not None
             and self._event_policies[index] is not None
         ]
-        for index, event in starts:
+        for index, event, start_date in starts:
             if any(
                 self._event_policies[other_index] == self._event_policies[index]
-                and other.date.end < event.date.start
-                for other_index, other in starts
+                and other_date.end < start_date.start
+                for other_index, _, other_date in starts
             ):
                 event.event_type = "policy_change"
 
@@ -1788,7 +1793,8 @@ def _quoted_tokens(tokens: list[Tok]) -> list[bool]:
 
 
 def _nearest(items: list[tuple[int, int, int]], toks: list[Tok], position: int) -> int | None:
-    best, best_distance = None, None
+    best: int | None = None
+    best_distance: int | None = None
     for index, first, _last in items:
         distance = abs(toks[first].idx - position)
         if best_distance is None or distance < best_distance:

@@ -195,7 +195,7 @@ _LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _HYPHEN_UNIT = re.compile(r"-(year|month|week|day)(?:-old)?\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\s*(%|per\s*cent|percent)", re.IGNORECASE)
 _OF_PHRASE = re.compile(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", re.IGNORECASE)
-_VAGUE_BOUNDS = {
+_VAGUE_BOUNDS: dict[str, tuple[float, float]] = {
     "tens of thousands": (20_000, 90_000),
     "hundreds of thousands": (200_000, 900_000),
     "thousands": (2_000, 9_000),
@@ -231,7 +231,7 @@ def parse_amount(text: str) -> float | None:
     scale = 1.0
     scale_match = _SCALE_SUFFIX.search(words)
     if scale_match and not _SCALE_ONLY.fullmatch(words):
-        scale = _SCALES[scale_match.group(1)]
+        scale = float(_SCALES[scale_match.group(1)])
         words = words[: scale_match.start()]
     if words.endswith(" dozen"):
         scale *= 12
@@ -267,7 +267,8 @@ def _unit_after(text: str, position: int, limit: int) -> tuple[str | None, int]:
     of_phrase = _OF_PHRASE.match(rest)
     if of_phrase:
         rest, position = rest[of_phrase.end() :], position + of_phrase.end()
-    words, end = [], position
+    words: list[str] = []
+    end = position
     for match in _HEAD_WORD.finditer(rest):
         gap = rest[end - position : match.start()]
         if gap.strip() or (words and len(words) >= 3):
@@ -374,7 +375,7 @@ def find_numbers(
     text: str,
     start: int,
     end: int,
-    excluded: list[tuple[int, int]] = (),
+    excluded: list[tuple[int, int]] | tuple[()] = (),
     limit: int | None = None,
     sentence_start: int | None = None,
 ) -> list[NumberMention]:
@@ -403,7 +404,7 @@ def find_numbers(
         approximate = prefix is not None
         number_start = prefix.start() if prefix else match.start()
         if match.lastgroup == "vague":
-            low, high = _VAGUE_BOUNDS[
+            vague_low, vague_high = _VAGUE_BOUNDS[
                 written.lower().split()[0]
                 if "of thousands" not in written.lower()
                 else written.lower()
@@ -420,8 +421,8 @@ def find_numbers(
                     text[number_start:phrase_end],
                     unit,
                     None,
-                    low,
-                    high,
+                    vague_low,
+                    vague_high,
                     True,
                 )
             )

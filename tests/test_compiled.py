@@ -1,0 +1,94 @@
+"""The compiled extractor (mypyc, hatch_build.py): in use where it was built, same results as the source."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import policytrace
+from policytrace.extract import extractor_build
+
+TESTS = Path(__file__).parent
+DEVSET = TESTS / "devset"
+
+# Extracts the development set and pickles the results; run in a subprocess with the source forced.
+_EXTRACT = """
+import pickle, sys
+from pathlib import Path
+from policytrace.documents import Document
+from policytrace.extract import extract_document, extractor_build
+from policytrace.ingest import discover_files, read_file
+from policytrace.topic import load_topic
+root = Path(sys.argv[1])
+files, _ = discover_files(root)
+documents = [item for path in files for item in read_file(path, root) if isinstance(item, Document)]
+topic = load_topic("prison_recruitment")
+results = [extract_document(document, topic) for document in documents]
+Path(sys.argv[2]).write_bytes(pickle.dumps((extractor_build(), results)))
+"""
+
+compiled_only = pytest.mark.skipif(
+    extractor_build() != "compiled", reason="the extractor was not compiled in this installation"
+)
+
+
+def _extract_devset(tmp_path: Path, **env: str) -> tuple[str, list]:
+    out = tmp_path / f"devset-{len(list(tmp_path.iterdir()))}.pkl"
+    subprocess.run(
+        [sys.executable, "-c", _EXTRACT, str(DEVSET), str(out)],
+        check=True, env={**os.environ, **env}, timeout=600,
+    )
+    return pickle.loads(out.read_bytes())
+
+
+@pytest.mark.skipif(
+    os.environ.get("POLICYTRACE_COMPILE", "1") == "0" or not (shutil.which("cc") or shutil.which("gcc")),
+    reason="installed without compiling (POLICYTRACE_COMPILE=0 or no C compiler)",
+)
+def test_an_installation_with_a_c_compiler_runs_the_compiled_extractor():
+    import policytrace.extract.extractor as module
+
+    assert extractor_build() == "compiled", "the build fell back to pure Python: see pip install -v"
+    assert not module.__file__.endswith(".py")
+
+
+@compiled_only
+def test_the_compiled_extractor_gives_what_the_source_gives_on_the_devset(tmp_path):
+    compiled_build, compiled = _extract_devset(tmp_path)
+    source_build, source = _extract_devset(tmp_path, POLICYTRACE_PURE_PYTHON="1")
+    assert (compiled_build, source_build) == ("compiled", "source")
+    assert len(compiled) == len(source) > 20
+    assert sum(len(extraction.events) for extraction in compiled) > 50
+    for compiled_extraction, source_extraction in zip(compiled, source, strict=True):
+        assert compiled_extraction == source_extraction, compiled_extraction.source_id
+
+
+@compiled_only
+def test_an_edited_source_is_run_instead_of_the_stale_compiled_module(tmp_path):
+    # a copy of the installed package, with its compiled files, and one source file edited
+    package = Path(policytrace.__file__).parent
+    copy = tmp_path / "site"
+    shutil.copytree(package, copy / "policytrace", ignore=shutil.ignore_patterns("__pycache__"))
+    for shared in package.parent.glob("policytrace_extract__mypyc*"):
+        shutil.copy2(shared, copy / shared.name)
+    text = copy / "policytrace" / "extract" / "text.py"
+    text.write_text(text.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    probe = (
+        "import policytrace.extract as e, policytrace.extract.extractor as x, policytrace.extract.text as t;"
+        "print(e.extractor_build(), x.__file__, t.__file__, sep='|')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(copy)},
+    )
+    build, extractor_file, text_file = done.stdout.strip().split("|")
+    assert build == "stale source"
+    assert extractor_file.startswith(str(copy)) and extractor_file.endswith("extractor.py")
+    assert text_file.endswith("text.py")
+    assert "text.py changed since the extractor was compiled" in done.stderr

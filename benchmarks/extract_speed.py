@@ -13,6 +13,10 @@ The documents are read (ingested) once before timing; only `extract_document` is
 `--components` also times `find_numbers` and `find_dates` alone: their calls made while extracting
 are recorded once (arguments only), then replayed in a loop without the rest of the extractor.
 
+The extractor runs compiled where the installation compiled it (see docs/architecture.md);
+`POLICYTRACE_PURE_PYTHON=1` times the Python source instead. `--components`, `--record-calls` and
+`--check-calls` always run the source (they wrap the extractor's calls to the grammars).
+
 `--record-calls FILE` saves every call of `find_numbers` / `find_dates` made while extracting the
 corpus, with its result (all fields of every mention). `--check-calls FILE` replays those calls
 against the current code and reports any result that differs: a change that is only meant to make
@@ -22,6 +26,7 @@ them faster must report 0 differences.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import sys
 import time
@@ -148,12 +153,16 @@ def main() -> int:
                         help="replay the calls saved in FILE and compare the results")
     options = parser.parse_args()
 
+    if options.check_calls or options.record_calls or options.components:
+        # Recording wraps the extractor's module-level references to the grammars; the compiled
+        # extractor calls them directly, so these modes run the Python source.
+        os.environ["POLICYTRACE_PURE_PYTHON"] = "1"
     if options.check_calls:
         return 1 if check_calls(options.check_calls) else 0
     if not options.corpus:
         parser.error("give a corpus folder (or --check-calls FILE)")
 
-    from policytrace.extract import extract_document
+    from policytrace.extract import extract_document, extractor_build
     from policytrace.ingest.common import word_count
     from policytrace.paths import DEFAULT_TOPIC
     from policytrace.topic import load_topic
@@ -162,7 +171,7 @@ def main() -> int:
     documents = read_documents(options.corpus, options.max_docs) * options.repeat
     words = sum(word_count(document.text) for document in documents)
     extract_document(documents[0], topic)  # loads lexicons and compiles patterns once
-    print(f"{len(documents)} documents, {words} words", flush=True)
+    print(f"{len(documents)} documents, {words} words; extractor: {extractor_build()}", flush=True)
 
     if options.record_calls:
         with _Recorder(keep_results=True) as recorder:

@@ -54,7 +54,7 @@ def measure_extraction(corpus: Path, texts_path: Path) -> list[dict]:
     The cleaned texts are saved to texts_path (one JSON string a line) for the reference phase.
     """
     from policytrace.documents import Document
-    from policytrace.extract import EXTRACTOR_VERSION, extract_document
+    from policytrace.extract import EXTRACTOR_VERSION, extract_document, extractor_build
     from policytrace.ingest import discover_files, read_file
     from policytrace.ingest.common import word_count
     from policytrace.paths import DEFAULT_TOPIC
@@ -91,7 +91,8 @@ def measure_extraction(corpus: Path, texts_path: Path) -> list[dict]:
          "words_per_s_per_core": round(words / extract_seconds),
          # Per CPU-second: what one core does when nothing else competes for it.
          "words_per_cpu_s": round(words / extract_cpu), "cpu_seconds": round(extract_cpu, 2),
-         "setup_seconds": round(setup_seconds, 3), "extractor_version": EXTRACTOR_VERSION},
+         "setup_seconds": round(setup_seconds, 3), "extractor_version": EXTRACTOR_VERSION,
+         "extractor_build": extractor_build()},
     ]
 
 
@@ -187,6 +188,7 @@ def measure_flow(corpus: Path, output: Path, batch_size: int, despite_gate: bool
         let_releases_through_failing_gate()
     import_seconds, startup_seconds = start_prefect()
     from flows.build_dataset import with_task_runner
+    from policytrace.extract import extractor_build
     from policytrace.pipeline import default_workers
 
     flow, options = with_task_runner(task_runner, workers)
@@ -203,7 +205,7 @@ def measure_flow(corpus: Path, output: Path, batch_size: int, despite_gate: bool
     loaded = [name for name in ("great_expectations", "pandas", "matplotlib", "spacy") if name in sys.modules]
     return [{"measure": "flow", "docs": summary.documents, "seconds": round(seconds, 3),
              "tail_seconds": tail_seconds(output), **gate_fields(summary.report_dir),
-             "flow_process_imported": loaded,
+             "flow_process_imported": loaded, "extractor_build": extractor_build(),
              "cpu_seconds": round(cpu, 2), "cores_busy": round(cpu / seconds, 2),
              "prefect_import_seconds": round(import_seconds, 2),
              "prefect_startup_seconds": round(startup_seconds, 2),

@@ -26,6 +26,10 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 # The modules where extraction spends its time; model.py stays Python (its classes are pickled).
 COMPILED_MODULES = ("text", "lexicon", "dates", "numbers", "actors", "extractor")
 PACKAGE = "policytrace/extract"
+# Modules the compiled code was type-checked against (mypyc checks those types at run time), so a
+# change to them also makes the compiled files stale. Paths under src/.
+CHECKED_AGAINST = ("policytrace/extract/model.py", "policytrace/extract/resources.py", "policytrace/ids.py",
+                   "policytrace/topic.py", "policytrace/documents.py")
 GROUP = "policytrace_extract"  # mypyc's shared library: <GROUP>__mypyc.<suffix>, at the top level
 RECORD = "_compiled.json"  # what was compiled, from which source: read by policytrace.extract
 
@@ -37,7 +41,8 @@ from mypyc.build import mypycify
 from setuptools import setup
 target, lib, modules = sys.argv[1], sys.argv[2], sys.argv[3:]
 extensions = mypycify(
-    ["--ignore-missing-imports", "--follow-imports=silent", "--no-site-packages", *modules],
+    ["--ignore-missing-imports", "--follow-imports=silent", "--no-site-packages",
+     "--cache-dir", target + "/mypy-cache", *modules],
     opt_level="3", debug_level="0", group_name="{GROUP}", target_dir=target,
 )
 setup(name="policytrace-extract", ext_modules=extensions,
@@ -46,11 +51,10 @@ setup(name="policytrace-extract", ext_modules=extensions,
 
 
 def source_digests(src: Path) -> dict[str, str]:
-    """sha256 of each compiled module's source: the compiled files are only valid for these."""
-    return {
-        name: hashlib.sha256((src / PACKAGE / f"{name}.py").read_bytes()).hexdigest()
-        for name in COMPILED_MODULES
-    }
+    """sha256 of the sources the compiled files were made from, by path under src/: the compiled
+    files are only valid for these."""
+    paths = [f"{PACKAGE}/{name}.py" for name in COMPILED_MODULES] + list(CHECKED_AGAINST)
+    return {path: hashlib.sha256((src / path).read_bytes()).hexdigest() for path in paths}
 
 
 def compiled_files(lib: Path) -> list[Path]:
@@ -75,10 +79,12 @@ class CompileExtractor(BuildHookInterface):
             return
         # Kept until finalize(): a wheel's forced inclusions are read when the archive is written.
         self._work = work = Path(tempfile.mkdtemp(prefix="policytrace-mypyc-"))
+        # read before compiling: an edit saved while the compiler runs must make the result stale
+        record = {"modules": list(COMPILED_MODULES), "sources": source_digests(src), "compiler": "mypyc",
+                  "python": sys.version.split()[0]}
         lib = self._compile(src, work)
         if lib is None:
             return
-        record = {"modules": source_digests(src), "compiler": "mypyc", "python": sys.version.split()[0]}
         if version == "editable":
             for path in compiled_files(lib):
                 shutil.copy2(path, src / path.relative_to(lib))
@@ -92,6 +98,9 @@ class CompileExtractor(BuildHookInterface):
             build_data["pure_python"] = False
             build_data["infer_tag"] = True
         self.app.display_info(f"policytrace: compiled {', '.join(COMPILED_MODULES)} with mypyc")
+
+    def clean(self, versions: list[str]) -> None:
+        self._remove_in_place(Path(self.root) / "src")
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         work = getattr(self, "_work", None)

@@ -25,13 +25,17 @@ _HERE = Path(__file__).resolve().parent
 _RECORD = _HERE / "_compiled.json"
 
 
+# The modules the build may have compiled; with anything but a valid, current record they load from source.
+_COMPILABLE = ("text", "lexicon", "dates", "numbers", "actors", "extractor")
+_SRC = _HERE.parent.parent  # src/ in a checkout, site-packages in an installation
+
+
 class _SourceFinder(MetaPathFinder):
-    """Loads the compiled modules from their .py source: Python prefers an extension module to a
+    """Loads the compilable modules from their .py source: Python prefers an extension module to a
     source file of the same name, and a mix of compiled and source modules must not happen (the
     compiled ones call each other directly)."""
 
-    def __init__(self, modules: dict[str, str]) -> None:
-        self.names = {f"{__name__}.{name}" for name in modules}
+    names = {f"{__name__}.{name}" for name in _COMPILABLE}
 
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> ModuleSpec | None:
         if fullname not in self.names:
@@ -39,29 +43,35 @@ class _SourceFinder(MetaPathFinder):
         return importlib.util.spec_from_file_location(fullname, _HERE / f"{fullname.rsplit('.', 1)[1]}.py")
 
 
-def _choose_build() -> str:
-    """'compiled', 'source' (not compiled, or POLICYTRACE_PURE_PYTHON=1) or 'stale source' (the
-    source changed since it was compiled); for the last two the compiled files are passed over."""
-    if not _RECORD.is_file():
-        return "source"
-    modules: dict[str, str] = json.loads(_RECORD.read_text(encoding="utf-8"))["modules"]
-    if os.environ.get("POLICYTRACE_PURE_PYTHON", "").strip() not in ("", "0"):
-        build = "source"
-    else:
-        changed = [
-            name
-            for name, digest in modules.items()
-            if hashlib.sha256((_HERE / f"{name}.py").read_bytes()).hexdigest() != digest
+def _changed_sources() -> list[str] | None:
+    """The sources that changed since the build compiled them; None when nothing was compiled (no
+    record, or one that cannot be read)."""
+    try:
+        sources: dict[str, str] = json.loads(_RECORD.read_text(encoding="utf-8"))["sources"]
+        return [
+            path for path, digest in sources.items()
+            if hashlib.sha256((_SRC / path).read_bytes()).hexdigest() != digest
         ]
-        if not changed:
-            return "compiled"
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _choose_build() -> str:
+    """'compiled', 'source' (not compiled, or POLICYTRACE_PURE_PYTHON=1) or 'stale source' (a source
+    changed since it was compiled); for the last two any compiled files are passed over."""
+    changed = _changed_sources()
+    if changed is None or os.environ.get("POLICYTRACE_PURE_PYTHON", "").strip() not in ("", "0"):
+        build = "source"
+    elif not changed:
+        return "compiled"
+    else:
         build = "stale source"
         warnings.warn(
-            f"policytrace: {', '.join(f'{n}.py' for n in changed)} changed since the extractor was compiled: "
-            "running the Python source (slower). Reinstall (pip install -e .) to compile it again.",
+            f"policytrace: {', '.join(Path(path).name for path in changed)} changed since the extractor was "
+            "compiled: running the Python source (slower). Reinstall (pip install -e .) to compile it again.",
             stacklevel=2,
         )
-    sys.meta_path.insert(0, _SourceFinder(modules))
+    sys.meta_path.insert(0, _SourceFinder())
     return build
 
 

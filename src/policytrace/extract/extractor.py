@@ -391,7 +391,7 @@ class DocumentExtractor:
         }
         hits = self.topic.phrases.matches(self.lowers, self.content)
         for kind_label, first, last in sorted(hits, key=lambda hit: hit[1]):
-            kind, label = cast(tuple[str, str], kind_label)
+            kind, label = cast("tuple[str, str]", kind_label)
             sentence = self.index.of_token(first)
             if sentence is None or last > sentence.last:
                 continue

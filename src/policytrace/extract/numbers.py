@@ -196,11 +196,11 @@ _HYPHEN_UNIT = re.compile(r"-(year|month|week|day)(?:-old)?\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\s*(%|per\s*cent|percent)", re.IGNORECASE)
 _OF_PHRASE = re.compile(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", re.IGNORECASE)
 _VAGUE_BOUNDS: dict[str, tuple[float, float]] = {
-    "tens of thousands": (20_000, 90_000),
-    "hundreds of thousands": (200_000, 900_000),
-    "thousands": (2_000, 9_000),
-    "hundreds": (200, 900),
-    "dozens": (24, 99),
+    "tens of thousands": (20_000.0, 90_000.0),
+    "hundreds of thousands": (200_000.0, 900_000.0),
+    "thousands": (2_000.0, 9_000.0),
+    "hundreds": (200.0, 900.0),
+    "dozens": (24.0, 99.0),
 }
 _HEAD_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 

@@ -74,30 +74,42 @@ class CompileExtractor(BuildHookInterface):
         if version == "editable":
             # Compiled files from an earlier editable install would shadow the source: start clean.
             self._remove_in_place(src)
-        if os.environ.get("POLICYTRACE_COMPILE", "1").strip() in ("0", "false", "no"):
-            self.app.display_info("policytrace: POLICYTRACE_COMPILE=0, the extractor stays pure Python")
-            return
         # Kept until finalize(): a wheel's forced inclusions are read when the archive is written.
         self._work = work = Path(tempfile.mkdtemp(prefix="policytrace-mypyc-"))
-        # read before compiling: an edit saved while the compiler runs must make the result stale
-        record = {"modules": list(COMPILED_MODULES), "sources": source_digests(src), "compiler": "mypyc",
-                  "python": sys.version.split()[0]}
-        lib = self._compile(src, work)
-        if lib is None:
+        if os.environ.get("POLICYTRACE_COMPILE", "1").strip() in ("0", "false", "no"):
+            self.app.display_info("policytrace: POLICYTRACE_COMPILE=0, the extractor stays pure Python")
+            self._record(version, build_data, src, {"compiled": False, "reason": "POLICYTRACE_COMPILE=0"})
             return
-        if version == "editable":
-            for path in compiled_files(lib):
+        # read before compiling: an edit saved while the compiler runs must make the result stale
+        sources = source_digests(src)
+        lib, failure = self._compile(src, work)
+        if lib is None:
+            self.app.display_warning(f"policytrace: the extractor stays pure Python ({failure})")
+            self._record(version, build_data, src, {"compiled": False, "reason": failure})
+            return
+        for path in compiled_files(lib):
+            if version == "editable":
                 shutil.copy2(path, src / path.relative_to(lib))
-            (src / PACKAGE / RECORD).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-        else:
-            for path in compiled_files(lib):
+            else:
                 build_data["force_include"][str(path)] = path.relative_to(lib).as_posix()
-            record_file = work / RECORD
-            record_file.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
-            build_data["force_include"][str(record_file)] = f"{PACKAGE}/{RECORD}"
+        if version != "editable":
             build_data["pure_python"] = False
             build_data["infer_tag"] = True
+        self._record(version, build_data, src, {
+            "compiled": True, "compiler": "mypyc", "python": sys.version.split()[0],
+            "modules": list(COMPILED_MODULES), "sources": sources,
+        })
         self.app.display_info(f"policytrace: compiled {', '.join(COMPILED_MODULES)} with mypyc")
+
+    def _record(self, version: str, build_data: dict[str, Any], src: Path, record: dict[str, Any]) -> None:
+        """What the build did, for policytrace.extract (which code to load) and the tests."""
+        text = json.dumps(record, indent=1) + "\n"
+        if version == "editable":
+            (src / PACKAGE / RECORD).write_text(text, encoding="utf-8")
+        else:
+            record_file = self._work / RECORD
+            record_file.write_text(text, encoding="utf-8")
+            build_data["force_include"][str(record_file)] = f"{PACKAGE}/{RECORD}"
 
     def clean(self, versions: list[str]) -> None:
         self._remove_in_place(Path(self.root) / "src")
@@ -107,8 +119,8 @@ class CompileExtractor(BuildHookInterface):
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
 
-    def _compile(self, src: Path, work: Path) -> Path | None:
-        """Build the extensions into work/lib; None (with a warning) when that is not possible."""
+    def _compile(self, src: Path, work: Path) -> tuple[Path | None, str]:
+        """Build the extensions into work/lib: (lib, "") or (None, why not)."""
         modules = [f"{PACKAGE}/{name}.py" for name in COMPILED_MODULES]
         lib = work / "lib"
         try:
@@ -117,16 +129,12 @@ class CompileExtractor(BuildHookInterface):
                 cwd=src, capture_output=True, text=True, timeout=1800,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
-            self.app.display_warning(f"policytrace: the extractor stays pure Python (mypyc did not run: {error})")
-            return None
+            return None, f"mypyc did not run: {error}"
         built = compiled_files(lib) if lib.is_dir() else []
         if done.returncode != 0 or len(built) != len(COMPILED_MODULES) + 1:
             tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
-            self.app.display_warning(
-                f"policytrace: the extractor stays pure Python (mypyc failed, exit {done.returncode}):\n{tail}"
-            )
-            return None
-        return lib
+            return None, f"mypyc failed, exit {done.returncode}:\n{tail}"
+        return lib, ""
 
     @staticmethod
     def _remove_in_place(src: Path) -> None:

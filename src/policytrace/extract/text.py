@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH, LIKE_NUM, SPACY
+from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc
 
 _END_PUNCT = {".", "!", "?", "…"}
@@ -166,19 +166,31 @@ class Tok:
         self.is_space = is_space
 
 
+# Per word: (lower case, is_alpha, like_num, is_punct, is_space). The flags are the word's lexeme's
+# (a token's flags are its lexeme's), so they are looked up once per distinct word instead of read
+# per token through `Doc.to_array`. Bounded: a long run on varied text must not grow it forever.
+_WORD_FLAGS: dict[str, tuple[str, bool, bool, bool, bool]] = {}
+_WORD_FLAGS_MAX = 100_000
+
+
 def make_tokens(doc: Doc, text: str) -> list[Tok]:
-    """Plain copies of a document's tokens (text is the document's text), read from spaCy's arrays."""
-    array = doc.to_array([IDX, LENGTH, IS_ALPHA, LIKE_NUM, IS_PUNCT, IS_SPACE, SPACY])
-    starts = array[:, 0].tolist()
-    lengths = array[:, 1].tolist()
-    words = [text[start : start + length] for start, length in zip(starts, lengths, strict=True)]
-    # Column by column, with `map` building the tokens: a Python loop over the tokens with a
-    # bool() per flag cost a third of this function. numpy's bools convert to True / False.
-    flags = array[:, 2:].astype(bool).T.tolist()
-    whitespace = [" " if space_after else "" for space_after in array[:, 6].tolist()]
-    return list(
-        map(Tok, words, map(str.lower, words), starts, whitespace, flags[0], flags[1], flags[2], flags[3])
-    )
+    """Plain copies of a document's tokens (text is the document's text)."""
+    array = doc.to_array([IDX, LENGTH, SPACY]).tolist()
+    vocab = doc.vocab
+    cache = _WORD_FLAGS
+    tokens: list[Tok] = []
+    for start, length, space_after in array:
+        word = text[start : start + length]
+        flags = cache.get(word)
+        if flags is None:
+            lexeme = vocab[word]
+            flags = (word.lower(), bool(lexeme.is_alpha), bool(lexeme.like_num), bool(lexeme.is_punct),
+                     bool(lexeme.is_space))
+            if len(cache) >= _WORD_FLAGS_MAX:
+                cache.clear()
+            cache[word] = flags
+        tokens.append(Tok(word, flags[0], start, " " if space_after else "", flags[1], flags[2], flags[3], flags[4]))
+    return tokens
 
 
 def span_text(text: str, tokens: list[Tok], first: int, last: int) -> str:

@@ -166,10 +166,11 @@ class Tok:
         self.is_space = is_space
 
 
-# Per word: (lower case, is_alpha, like_num, is_punct, is_space). The flags are the word's lexeme's
-# (a token's flags are its lexeme's), so they are looked up once per distinct word instead of read
-# per token through `Doc.to_array`. Bounded: a long run on varied text must not grow it forever.
-_WORD_FLAGS: dict[str, tuple[str, bool, bool, bool, bool]] = {}
+# Per language, per word: (lower case, is_alpha, like_num, is_punct, is_space). The flags are the
+# word's lexeme's (a token's flags are its lexeme's, and a language's rules set them), so they are
+# looked up once per distinct word instead of read per token through `Doc.to_array`. Bounded: a long
+# run on varied text must not grow it forever.
+_WORD_FLAGS: dict[str, dict[str, tuple[str, bool, bool, bool, bool]]] = {}
 _WORD_FLAGS_MAX = 100_000
 
 
@@ -177,7 +178,7 @@ def make_tokens(doc: Doc, text: str) -> list[Tok]:
     """Plain copies of a document's tokens (text is the document's text)."""
     array = doc.to_array([IDX, LENGTH, SPACY]).tolist()
     vocab = doc.vocab
-    cache = _WORD_FLAGS
+    cache = _WORD_FLAGS.setdefault(vocab.lang, {})
     tokens: list[Tok] = []
     for start, length, space_after in array:
         word = text[start : start + length]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import policytrace
+import policytrace.extract
 from policytrace.extract import extractor_build
 
 TESTS = Path(__file__).parent
@@ -22,15 +23,11 @@ DEVSET = TESTS / "devset"
 _EXTRACT = """
 import pickle, sys
 from pathlib import Path
-from policytrace.documents import Document
 from policytrace.extract import extract_document, extractor_build
-from policytrace.ingest import discover_files, read_file
+from policytrace.ingest import ingest_folder
 from policytrace.topic import load_topic
-root = Path(sys.argv[1])
-files, _ = discover_files(root)
-documents = [item for path in files for item in read_file(path, root) if isinstance(item, Document)]
 topic = load_topic("prison_recruitment")
-results = [extract_document(document, topic) for document in documents]
+results = [extract_document(document, topic) for document in ingest_folder(Path(sys.argv[1])).documents]
 Path(sys.argv[2]).write_bytes(pickle.dumps((extractor_build(), results)))
 """
 
@@ -50,7 +47,7 @@ def _extract_devset(tmp_path: Path, **env: str) -> tuple[str, list]:
 
 def _build_record() -> dict:
     """What the install's build hook did (hatch_build.py writes it beside the extractor)."""
-    path = Path(policytrace.__file__).parent / "extract" / "_compiled.json"
+    path = policytrace.extract._RECORD
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
@@ -67,6 +64,8 @@ def test_an_installation_with_a_c_compiler_runs_the_compiled_extractor():
     assert record.get("compiled"), f"the install did not compile the extractor: {record.get('reason', 'no build record')}"
     assert extractor_build() == "compiled"
     assert not module.__file__.endswith(".py")
+    # hatch_build.py's list of compiled modules and the one the package falls back on must agree
+    assert record["modules"] == list(policytrace.extract._COMPILABLE)
 
 
 @compiled_only

@@ -25,7 +25,8 @@ _HERE = Path(__file__).resolve().parent
 _RECORD = _HERE / "_compiled.json"
 
 
-# The modules the build may have compiled; with anything but a valid, current record they load from source.
+# The modules the build may have compiled (hatch_build.COMPILED_MODULES; tests/test_compiled.py checks
+# they agree); with anything but a valid, current record they load from source.
 _COMPILABLE = ("text", "lexicon", "dates", "numbers", "actors", "extractor")
 _SRC = _HERE.parent.parent  # src/ in a checkout, site-packages in an installation
 

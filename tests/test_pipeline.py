@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from policytrace.cli import app
 from policytrace.pipeline import run_in_process
+from policytrace.settings import BATCH_GC_THRESHOLDS, batch_collector
 from policytrace.schema import load_catalog
 from tests.conftest import FIXTURES, ROOT, SEEDS
 
@@ -147,3 +149,27 @@ def test_batches_in_worker_processes_without_prefect(tmp_path: Path):
     (inputs / "new.txt").write_text((inputs / "a_seed.txt").read_text().replace("Wagner", "Wagner Group"))
     again = run_in_process(inputs, tmp_path / "pooled", batch_size=3, workers=2)
     assert again.reused_files == len(list(inputs.iterdir())) - 1
+
+
+def test_batch_collector_tunes_the_collector_and_puts_it_back():
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), batch_collector():
+        assert gc.get_threshold() == BATCH_GC_THRESHOLDS
+        raise RuntimeError("a batch failed")
+    assert gc.get_threshold() == before
+
+
+def test_pool_workers_freeze_their_warm_up_and_keep_default_collection_between_batches(tmp_path: Path):
+    from policytrace.pipeline import BatchPool, plan_run, in_order
+
+    plan = plan_run(mixed_inputs(tmp_path), tmp_path / "out", batch_size=3)
+    try:
+        with BatchPool(workers=1) as pool:
+            built = list(in_order(plan, pool))
+            # what the warm-up loaded is out of the collector's full collections
+            assert pool.call(gc.get_freeze_count).result() > 10_000
+            # the gate's units, run by the same workers after the batches, get the default thresholds
+            assert pool.call(gc.get_threshold).result() == gc.get_threshold()
+    finally:
+        plan.cleanup()
+    assert sum(len(batch.documents) for batch in built) > 0

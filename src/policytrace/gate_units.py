@@ -284,6 +284,9 @@ def run_unit_in_worker(folder: Path, unit: GateUnit, topic: Topic, catalog: Cata
 def warm_worker() -> None:
     """Import the gate's code in a worker before its first unit arrives (Great Expectations: ~2 s)."""
     import policytrace.validate  # noqa: F401
+    from policytrace.settings import freeze_loaded
+
+    freeze_loaded()  # the imported modules live as long as the worker
 
 
 def validate_in_workers(submit: Submit, folder: Path, topic: Topic, catalog: Catalog,

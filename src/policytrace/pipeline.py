@@ -36,6 +36,7 @@ from policytrace.parts import PartStore
 from policytrace.paths import DEFAULT_TOPIC, SCHEMAS_DIR
 from policytrace.publish import latest_release, new_staging, remove_stale_staging
 from policytrace.schema import load_catalog
+from policytrace.settings import batch_collector, freeze_loaded
 from policytrace.tables import TableBuilder
 from policytrace.topic import load_topic
 
@@ -217,6 +218,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _build_batch_in_worker(*args: Any) -> BatchOutput:
+    """`build_batch` in a pool worker, which runs one task at a time, with `batch_collector`."""
+    with batch_collector():
+        return build_batch(*args)
+
+
 def _warm_worker(topic_name: str) -> None:
     """Run once in each worker process: load the topic and compile the extractor's patterns."""
     from policytrace.extract import extract_document
@@ -229,6 +236,7 @@ def _warm_worker(topic_name: str) -> None:
                          topic)
     except Exception:  # noqa: BLE001 - a warm-up only; the first real batch will report any error
         pass
+    freeze_loaded()
 
 
 class BatchPool:
@@ -266,7 +274,7 @@ class BatchPool:
 
     def submit(self, *args: Any) -> Future[BatchOutput]:
         """Build a batch (`build_batch` arguments) in a worker; a pool broken by a dead worker is restarted."""
-        return self.call(build_batch, *args)
+        return self.call(_build_batch_in_worker, *args)
 
     def call(self, function: Callable[..., Any], *args: Any) -> Future:
         """Run any picklable function in a worker (a batch, the gate's units, the figure); restarts a broken pool."""

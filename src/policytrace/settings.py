@@ -1,8 +1,11 @@
-"""Process-wide settings: keep Prefect and GX offline and quiet unless the user says otherwise."""
+"""Process-wide settings: Prefect and GX offline and quiet unless the user says otherwise; batch GC tuning."""
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Set before Prefect is imported: its settings are read at import time.
 OFFLINE_DEFAULTS = {
@@ -26,3 +29,35 @@ def configure_environment(log_level: str | None = None) -> None:
     if log_level:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", log_level)
         os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+# A batch allocates millions of short-lived objects and almost no reference cycles (a
+# collection frees a few hundred objects). With the default thresholds the collector ran ~700
+# times per 600 documents, and its full collections, walking every object of spaCy and the
+# topic, took ~12% of a batch's CPU; with these it runs a few times and frees the same memory.
+BATCH_GC_THRESHOLDS = (50_000, 20, 10)
+
+
+@contextmanager
+def batch_collector() -> Iterator[None]:
+    """The garbage collector tuned for building batches (`BATCH_GC_THRESHOLDS`), then as it was.
+
+    The thresholds are process-wide: for a process that runs one batch at a time (a pool worker,
+    a benchmark), not for the flow's threads.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(*BATCH_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def freeze_loaded() -> None:
+    """Exclude what is loaded so far (modules, the topic, spaCy) from full collections for good.
+
+    Called after a worker's warm-up: those objects live as long as the process, and a full
+    collection would otherwise walk all of them each time.
+    """
+    gc.collect()
+    gc.freeze()

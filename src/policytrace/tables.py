@@ -34,6 +34,22 @@ def _policy_id(policy_key: str) -> str:
     return make_id("pol", policy_key)
 
 
+_LIST_SEPARATOR = "\x1f"
+
+
+def _string_lists(name: str, lists: list[list[str]]) -> pl.Series:
+    """A List(String) column from lists of strings.
+
+    polars builds a list column from Python lists ~10x slower than it splits joined strings
+    (~8 µs a row: the actors' aliases were 5% of a batch's CPU), so the lists are joined and
+    split, unless a list is empty or a string holds the separator.
+    """
+    if all(lists) and not any(_LIST_SEPARATOR in item for items in lists for item in items):
+        return pl.Series(name, [_LIST_SEPARATOR.join(items) for items in lists], dtype=pl.String
+                         ).str.split(_LIST_SEPARATOR)
+    return pl.Series(name, lists, dtype=pl.List(pl.String))
+
+
 class _IdMaker:
     """Ids from natural keys; a repeated key in one document gets an occurrence number."""
 
@@ -229,12 +245,18 @@ class TableBuilder:
         `aliases` holds every name seen in that document (the canonical name too, unsorted
         duplicates removed); `PartStore.actors` merges the rows of the documents that are kept.
         """
-        rows = [{**attributes, "aliases": sorted(a for a in names if a), "mention_count": mentions,
-                 "_doc": position}
-                for position, actors in self._document_actors
-                for attributes, names, mentions in actors.values()]
-        return pl.DataFrame(rows, schema=ACTOR_FRAGMENT_SCHEMA, strict=False) if rows \
-            else pl.DataFrame(schema=ACTOR_FRAGMENT_SCHEMA)
+        columns: dict[str, list[Any]] = {name: [] for name in ACTOR_FRAGMENT_SCHEMA}
+        for position, actors in self._document_actors:
+            for attributes, names, mentions in actors.values():
+                for name, value in attributes.items():
+                    columns[name].append(value)
+                columns["aliases"].append(sorted(a for a in names if a))
+                columns["mention_count"].append(mentions)
+                columns["_doc"].append(position)
+        aliases = columns.pop("aliases")
+        frame = pl.DataFrame(columns, schema={k: v for k, v in ACTOR_FRAGMENT_SCHEMA.items() if k != "aliases"},
+                             strict=False)
+        return frame.insert_column(list(ACTOR_FRAGMENT_SCHEMA).index("aliases"), _string_lists("aliases", aliases))
 
     def fragments(self) -> dict[str, pl.DataFrame]:
         """The batch's tables as fragments: rows keep their `_doc` position, actors stay per document.

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from policytrace.cli import app
 from policytrace.pipeline import run_in_process
-from policytrace.settings import BATCH_GC_THRESHOLDS, batch_collector
 from policytrace.schema import load_catalog
+from policytrace.settings import BATCH_GC_THRESHOLDS, batch_collector
 from tests.conftest import FIXTURES, ROOT, SEEDS
 
 runner = CliRunner()
@@ -159,17 +159,26 @@ def test_batch_collector_tunes_the_collector_and_puts_it_back():
     assert gc.get_threshold() == before
 
 
+def test_a_batch_in_a_pool_worker_runs_under_the_batch_collector(monkeypatch):
+    from policytrace import pipeline
+
+    before = gc.get_threshold()
+    monkeypatch.setattr(pipeline, "build_batch", lambda *args: gc.get_threshold())
+    assert pipeline._build_batch_in_worker() == BATCH_GC_THRESHOLDS
+    assert gc.get_threshold() == before
+
+
 def test_pool_workers_freeze_their_warm_up_and_keep_default_collection_between_batches(tmp_path: Path):
-    from policytrace.pipeline import BatchPool, plan_run, in_order
+    from policytrace.pipeline import BatchPool, plan_run
 
     plan = plan_run(mixed_inputs(tmp_path), tmp_path / "out", batch_size=3)
     try:
         with BatchPool(workers=1) as pool:
-            built = list(in_order(plan, pool))
-            # what the warm-up loaded is out of the collector's full collections
+            # before any batch: what the warm-up loaded (spaCy, the topic) is out of full collections
             assert pool.call(gc.get_freeze_count).result() > 10_000
+            built = pool.submit(0, plan.batches[0], plan.root, plan.topic, plan.cache_path, plan.work_dir).result()
             # the gate's units, run by the same workers after the batches, get the default thresholds
             assert pool.call(gc.get_threshold).result() == gc.get_threshold()
     finally:
         plan.cleanup()
-    assert sum(len(batch.documents) for batch in built) > 0
+    assert built.documents

@@ -286,7 +286,8 @@ def warm_worker() -> None:
     import policytrace.validate  # noqa: F401
     from policytrace.settings import freeze_loaded
 
-    freeze_loaded()  # the imported modules live as long as the worker
+    # The imported modules, and the caches the batches filled, live as long as the worker.
+    freeze_loaded()
 
 
 def validate_in_workers(submit: Submit, folder: Path, topic: Topic, catalog: Catalog,

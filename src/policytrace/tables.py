@@ -242,7 +242,7 @@ class TableBuilder:
     def actor_fragment(self) -> pl.DataFrame:
         """Actors per document, not yet merged: one row per actor and document position (`_doc`).
 
-        `aliases` holds every name seen in that document (the canonical name too, unsorted
+        `aliases` holds every name seen in that document (the canonical name too, sorted,
         duplicates removed); `PartStore.actors` merges the rows of the documents that are kept.
         """
         columns: dict[str, list[Any]] = {name: [] for name in ACTOR_FRAGMENT_SCHEMA}

@@ -253,10 +253,8 @@ class TableBuilder:
                 columns["aliases"].append(sorted(a for a in names if a))
                 columns["mention_count"].append(mentions)
                 columns["_doc"].append(position)
-        aliases = columns.pop("aliases")
-        frame = pl.DataFrame(columns, schema={k: v for k, v in ACTOR_FRAGMENT_SCHEMA.items() if k != "aliases"},
-                             strict=False)
-        return frame.insert_column(list(ACTOR_FRAGMENT_SCHEMA).index("aliases"), _string_lists("aliases", aliases))
+        return pl.DataFrame({**columns, "aliases": _string_lists("aliases", columns["aliases"])},
+                            schema=ACTOR_FRAGMENT_SCHEMA, strict=False)
 
     def fragments(self) -> dict[str, pl.DataFrame]:
         """The batch's tables as fragments: rows keep their `_doc` position, actors stay per document.

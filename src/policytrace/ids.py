@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 
 _SEPARATOR = "\x1f"
 
@@ -25,9 +26,14 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+# Cached: the extractor folds every name it finds, and the same names recur across documents.
+@lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     """Fold a name for matching: NFKC, casefold, no diacritics, single spaces, no punctuation."""
     folded = unicodedata.normalize("NFKD", name.casefold())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    folded = re.sub(r"[^\w\s]", " ", folded)
+    folded = _PUNCTUATION.sub(" ", folded)
     return " ".join(folded.split())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final
 
 from spacy.tokens import Doc
 
@@ -11,8 +12,8 @@ from policytrace.extract.resources import CompiledTopic, KnownActor
 from policytrace.extract.text import Sentence, SentenceIndex, Tok, span_text
 from policytrace.ids import normalise_name
 
-_CONNECTORS = {"of", "for", "the", "&", "'", "’"}
-_SPEECH = {
+_CONNECTORS: Final = {"of", "for", "the", "&", "'", "’"}
+_SPEECH: Final = {
     "said",
     "says",
     "told",
@@ -31,7 +32,7 @@ _SPEECH = {
     "stated",
     "announced",
 }
-_KIN = {
+_KIN: Final = {
     "husband",
     "wife",
     "son",
@@ -49,7 +50,7 @@ _KIN = {
     "grandson",
     "granddaughter",
 }
-_PLACE_WORDS = {
+_PLACE_WORDS: Final = {
     "region",
     "oblast",
     "street",
@@ -76,7 +77,7 @@ _PLACE_WORDS = {
     "republic",
     "area",
 }
-_PLACE_PREPOSITIONS = {
+_PLACE_PREPOSITIONS: Final = {
     "in",
     "at",
     "near",
@@ -94,7 +95,7 @@ _PLACE_PREPOSITIONS = {
     "between",
 }
 # Capitalised words that start sentences or headings and never begin a name.
-_NOT_NAMES = {
+_NOT_NAMES: Final = {
     "the",
     "a",
     "an",
@@ -235,8 +236,8 @@ _NOT_NAMES = {
     "tell",
     "ask",
 }
-_OPENERS = {'"', "“", "(", ":"}
-_MONTH_AND_DAY_NAMES = {
+_OPENERS: Final = {'"', "“", "(", ":"}
+_MONTH_AND_DAY_NAMES: Final = {
     "january",
     "february",
     "march",
@@ -257,7 +258,7 @@ _MONTH_AND_DAY_NAMES = {
     "saturday",
     "sunday",
 }
-_TYPE_HEADS = {
+_TYPE_HEADS: Final = {
     "armed_group": {"group", "company"},
     "ngo_or_research": {"group", "organisation", "organization"},
     "media_outlet": {"outlet"},
@@ -834,8 +835,8 @@ class ActorFinder:
             self.mentions.append(mention)
 
 
-_DETERMINERS = {"the", "a", "an", "its", "his", "her", "their", "this", "that", "and", "or", "of"}
-_SPEAKER_BODY_TYPES = {"government_body", "court_or_prosecutor", "other"}
+_DETERMINERS: Final = {"the", "a", "an", "its", "his", "her", "their", "this", "that", "and", "or", "of"}
+_SPEAKER_BODY_TYPES: Final = {"government_body", "court_or_prosecutor", "other"}
 
 
 def _mention(first: int, last: int, actor: KnownActor, kind: str) -> Mention:

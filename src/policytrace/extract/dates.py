@@ -7,12 +7,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Final
 
 from policytrace.extract.lexicon import NUMBER_WORDS
 from policytrace.extract.model import DateValue
 from policytrace.extract.numbers import word_alternation
 
-MONTHS = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
+MONTHS: Final = {name.lower(): index for index, name in enumerate(calendar.month_name) if name}
 MONTHS.update(
     {
         "sept": 9,
@@ -23,12 +24,12 @@ MONTHS.update(
         },
     }
 )
-WEEKDAYS = {name.lower(): index for index, name in enumerate(calendar.day_name)}
+WEEKDAYS: Final = {name.lower(): index for index, name in enumerate(calendar.day_name)}
 # Meteorological seasons of the northern hemisphere: (first month, number of months).
-SEASONS = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
+SEASONS: Final = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}
 
 # Words without which a sentence holds no date expression (checked before the regex runs).
-DATE_WORDS = frozenset(
+DATE_WORDS: Final = frozenset(
     [
         *MONTHS,
         "may",
@@ -49,21 +50,21 @@ DATE_WORDS = frozenset(
     ]
 )
 # "year", "month", ... make a date only after these words or before "ago".
-DATE_UNITS = frozenset(["year", "years", "month", "months", "week", "weeks", "day", "days"])
-DATE_UNIT_BEFORE = frozenset(
+DATE_UNITS: Final = frozenset(["year", "years", "month", "months", "week", "weeks", "day", "days"])
+DATE_UNIT_BEFORE: Final = frozenset(
     ["last", "this", "next", "past", "earlier", "later", "previous", "following", "that", "same"]
 )
-_MONTH = (
+_MONTH: Final = (
     r"(?:January|February|March|April|May|June|July|August|September|October|November|"
     r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
 )
-_YEAR = r"(?:19[89]\d|20[0-4]\d)"
-_SEASON = r"(?:spring|summer|autumn|fall|winter)"
-_UNIT = r"(?:year|month|week)"
-_COUNT = r"(?:\d{1,2}|" + "|".join(w for w in NUMBER_WORDS if w not in ("hundred", "dozen")) + ")"
+_YEAR: Final = r"(?:19[89]\d|20[0-4]\d)"
+_SEASON: Final = r"(?:spring|summer|autumn|fall|winter)"
+_UNIT: Final = r"(?:year|month|week)"
+_COUNT: Final = r"(?:\d{1,2}|" + "|".join(w for w in NUMBER_WORDS if w not in ("hundred", "dozen")) + ")"
 
 # Alternatives in priority order: the first that matches at a position wins.
-_GRAMMAR = re.compile(
+_GRAMMAR: Final = re.compile(
     rf"""
     (?P<dmy>\b(?P<dmy_day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<dmy_month>{_MONTH}),?\s+(?P<dmy_year>{_YEAR})\b)
   | (?P<mdy>\b(?P<mdy_month>{_MONTH})\s+(?P<mdy_day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<mdy_year>{_YEAR})\b)
@@ -95,7 +96,7 @@ _GRAMMAR = re.compile(
 # certain words ("the previous", "in early spring", "on Monday", "two weeks", "that same"). A cheap
 # search for these positions replaces trying the whole grammar at every position; the grammar then
 # runs only from them (same matches, same order, as finditer). Each start is a prefix of the match.
-_PLAIN_STARTS = {
+_PLAIN_STARTS: Final = {
     *MONTHS,
     "may",
     *SEASONS,
@@ -103,8 +104,8 @@ _PLAIN_STARTS = {
     *("last", "this", "next", "earlier", "later", "past"),
     *("today", "yesterday", "tonight", "now", "currently"),
 }
-_COUNT_WORDS = [w for w in NUMBER_WORDS if w not in ("hundred", "dozen")]
-_DATE_START = re.compile(
+_COUNT_WORDS: Final = [w for w in NUMBER_WORDS if w not in ("hundred", "dozen")]
+_DATE_START: Final = re.compile(
     r"\b(?:\d"
     rf"|{word_alternation(_PLAIN_STARTS)}\b"
     rf"|(?:the|in|since)\s+(?:(?:early|late)\s+)?{word_alternation(SEASONS)}"
@@ -115,7 +116,7 @@ _DATE_START = re.compile(
     r"|(?:early|late|mid)[\s-]\d)",
     re.IGNORECASE,
 )
-_CAPITALISED_ONLY = ("month", "md_month", "dm_month", "weekday_name")
+_CAPITALISED_ONLY: Final = ("month", "md_month", "dm_month", "weekday_name")
 
 
 @dataclass(unsafe_hash=True, init=False)  # treated as frozen; see __init__
@@ -366,7 +367,7 @@ def _now_is_temporal(text: str, match: re.Match[str]) -> bool:
     return not following.startswith(" that") and not preceding.endswith(("by ", "until "))
 
 
-_LATER_UNIT = re.compile(r"\+(\d+)(year|month)")
+_LATER_UNIT: Final = re.compile(r"\+(\d+)(year|month)")
 
 
 def anchor(mention: DateMention, previous: DateValue | None) -> DateValue | None:

@@ -6,7 +6,7 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
+from typing import Final, cast
 
 from spacy.tokens import Doc
 
@@ -50,7 +50,7 @@ from policytrace.topic import Topic
 
 # Event types that only make sense for documents about the topic; other documents keep the
 # generic ones (statements, complaints, legal steps, deaths, casualties, moves).
-_TOPIC_EVENT_TYPES = {
+_TOPIC_EVENT_TYPES: Final = {
     "recruitment",
     "policy_start",
     "policy_change",
@@ -60,11 +60,11 @@ _TOPIC_EVENT_TYPES = {
     "mutiny",
     "crime",
 }
-_POLICY_EVENT_TYPES = {"policy_start", "policy_change", "policy_end"}
+_POLICY_EVENT_TYPES: Final = {"policy_start", "policy_change", "policy_end"}
 # Who can introduce, change or end a policy. A policy event whose agents are none of these (only
 # the recipients, "convicts no longer receive pardons", or the outlet that reports it) is one more
 # mention of a policy event already told, not an event of its own.
-_POLICY_OWNER_TYPES = {
+_POLICY_OWNER_TYPES: Final = {
     "state",
     "government_body",
     "person",
@@ -72,86 +72,86 @@ _POLICY_OWNER_TYPES = {
     "military_unit",
     "court_or_prosecutor",
 }
-_INTERVIEW_QUESTIONS = 2  # paragraphs that are a single question each make a document an interview
-_INTERVIEWEE_BODY_TYPES = {"ngo_or_research", "media_outlet", "government_body", "other"}
+_INTERVIEW_QUESTIONS: Final = 2  # paragraphs that are a single question each make a document an interview
+_INTERVIEWEE_BODY_TYPES: Final = {"ngo_or_research", "media_outlet", "government_body", "other"}
 # who owns a policy that a later sentence changes without naming anyone: a state or a body
-_POLICY_OWNERS = {"state", "government_body"}
-_PRONOUNS = {"he", "she", "him", "her"}
-_SUBJECT_PRONOUNS = {"he", "she"}  # a sentence opening with these speaks of the last person
-_REDUCED_RELATIVE_NEXT = {"since", "after", "before", "during", "from", "in", "into", "by"}
-_TOPIC_PREPOSITIONS = {"of", "on", "about", "for"}
+_POLICY_OWNERS: Final = {"state", "government_body"}
+_PRONOUNS: Final = {"he", "she", "him", "her"}
+_SUBJECT_PRONOUNS: Final = {"he", "she"}  # a sentence opening with these speaks of the last person
+_REDUCED_RELATIVE_NEXT: Final = {"since", "after", "before", "during", "from", "in", "into", "by"}
+_TOPIC_PREPOSITIONS: Final = {"of", "on", "about", "for"}
 # before a noun: "the women's complaints", "her appeal" (not a verb: "had written to")
-_DETERMINERS = {"the", "a", "an", "'s", "’s", "her", "his", "their", "its", "our", "my", "of"}
-_GERUND_AUXILIARIES = {"being", "having", "been"}  # "after being pardoned", "having been freed"
+_DETERMINERS: Final = {"the", "a", "an", "'s", "’s", "her", "his", "their", "its", "our", "my", "of"}
+_GERUND_AUXILIARIES: Final = {"being", "having", "been"}  # "after being pardoned", "having been freed"
 # "according to the emergencies ministry": a body or outlet reporting on its own makes a statement
 # even when the sentence tells the news it reports (docs/annotation.md 2.2)
-_SOURCE_BODY_TYPES = {"government_body", "media_outlet", "ngo_or_research"}
-_SOURCE_LIST_WORDS = {",", "and", "including", "the"}  # "cited by rights groups, including X"
+_SOURCE_BODY_TYPES: Final = {"government_body", "media_outlet", "ngo_or_research"}
+_SOURCE_LIST_WORDS: Final = {",", "and", "including", "the"}  # "cited by rights groups, including X"
 # Who reports on their own when named together: "IStories, BBC Russian and Mediazona found".
-_REPORTER_TYPES = {"media_outlet", "ngo_or_research"}
-_COORDINATORS = {",", "and", "&", "the", "as", "well"}
-_SUBJECT_GAP = 6  # words between a coordinated subject and its speech verb
+_REPORTER_TYPES: Final = {"media_outlet", "ngo_or_research"}
+_COORDINATORS: Final = {",", "and", "&", "the", "as", "well"}
+_SUBJECT_GAP: Final = 6  # words between a coordinated subject and its speech verb
 # Words ending in "s" that are no plural noun ("convicts fighting" vs "is fighting").
-_NOT_PLURAL = {"is", "was", "has", "does", "keeps", "continues", "starts", "begins", "goes",
+_NOT_PLURAL: Final = {"is", "was", "has", "does", "keeps", "continues", "starts", "begins", "goes",
                "comes", "stops", "always", "perhaps", "this", "its", "his", "hers", "us", "as"}
-_VOICE_REACH = 1  # sentences apart at most: an institution's and its spokesperson's words
-_QUESTION_REACH = 8  # words between "how many" / "whether" and the trigger it asks about
+_VOICE_REACH: Final = 1  # sentences apart at most: an institution's and its spokesperson's words
+_QUESTION_REACH: Final = 8  # words between "how many" / "whether" and the trigger it asks about
 # paragraphs after the one where a state or body acted on a policy that still speak of its policy
-_OWNER_REACH = 4
-_PARTICIPLE_REACH = 12  # tokens after a policy event in which ", <verb>ing" describes that policy
-_IMPLIED_REACH = 2  # sentences of the paragraph searched back for a policy event's actors
-_ENDED_AFTER_REACH = 5  # words between an act and the verb that ends it
-_COUNT_AUXILIARIES = {"were", "was", "had", "have", "has", "been", "being", "are", "already"}
-_COUNT_WORDS = {"thousands", "hundreds", "dozens", "tens", "million", "millions", "thousand",
+_OWNER_REACH: Final = 4
+_PARTICIPLE_REACH: Final = 12  # tokens after a policy event in which ", <verb>ing" describes that policy
+_IMPLIED_REACH: Final = 2  # sentences of the paragraph searched back for a policy event's actors
+_ENDED_AFTER_REACH: Final = 5  # words between an act and the verb that ends it
+_COUNT_AUXILIARIES: Final = {"were", "was", "had", "have", "has", "been", "being", "are", "already"}
+_COUNT_WORDS: Final = {"thousands", "hundreds", "dozens", "tens", "million", "millions", "thousand",
                 "hundred"}
-_CHANGED_AFTER_REACH = 12  # words between a recruitment and the "instead" that makes it a change
-_DENIAL_REACH = 7  # words between a denied verb and the term of service it denies
+_CHANGED_AFTER_REACH: Final = 12  # words between a recruitment and the "instead" that makes it a change
+_DENIAL_REACH: Final = 7  # words between a denied verb and the term of service it denies
 # Casualty words that name no death: "she had been wounded" stays a casualty, not a death.
-_NOT_DEADLY = {"wounded", "injured", "hurt"}
+_NOT_DEADLY: Final = {"wounded", "injured", "hurt"}
 # Policies are often the grammatical subject ("The pardon was replaced ..."): who acts on them is
 # named in the sentence before.
-_IMPLIED_ACTOR_TYPES = {"policy_start", "policy_change", "policy_end"}
-_GROUP_PRONOUNS = {"they", "it"}
-_QUANTIFIERS = {"many", "most", "some", "all", "several", "few", "hundreds", "thousands", "dozens",
+_IMPLIED_ACTOR_TYPES: Final = {"policy_start", "policy_change", "policy_end"}
+_GROUP_PRONOUNS: Final = {"they", "it"}
+_QUANTIFIERS: Final = {"many", "most", "some", "all", "several", "few", "hundreds", "thousands", "dozens",
                 "half", "none", "each", "both"}
-_PRONOUN_AUXILIARIES = {"was", "had", "has", "been", "is", "also", "then", "later", "reportedly"}
+_PRONOUN_AUXILIARIES: Final = {"was", "had", "has", "been", "is", "also", "then", "later", "reportedly"}
 # Before a speech verb, these mark another occasion of the same speaker ("he later said").
-_OCCASION_ADVERBS = {"later", "earlier", "previously", "again", "subsequently"}
+_OCCASION_ADVERBS: Final = {"later", "earlier", "previously", "again", "subsequently"}
 # Words between a pronoun and its speech verb: "he later said", "she has also claimed".
-_SPEAKER_ADVERBS = {"later", "also", "then", "has", "had", "have", "once", "again", "earlier",
+_SPEAKER_ADVERBS: Final = {"later", "also", "then", "has", "had", "have", "once", "again", "earlier",
                     "previously", "publicly", "repeatedly", "recently", "since", "already"}
 # Modal verbs right before a speech verb: "the Kremlin will say", "it would tell": not said yet.
-_MODALS = {"will", "would", "could", "can", "may", "might", "should", "must", "'ll", "'d"}
-_DESCRIPTION_LIMIT = 200
-_DATE_REACH = 60  # characters between an event's trigger and its date expression
-_SAID_DATE_REACH = 12  # after a speech verb, only a date right after it: "said on Monday"
-_DATE_BEFORE_ANCHOR = 32  # a date expression starts at most this far before its anchor word
-_DATE_AFTER_ANCHOR = 28  # ... and ends at most this far after it
-_NUMBER_BEFORE_ANCHOR = 12  # "between", "from" and "a" start an amount before its first number
+_MODALS: Final = {"will", "would", "could", "can", "may", "might", "should", "must", "'ll", "'d"}
+_DESCRIPTION_LIMIT: Final = 200
+_DATE_REACH: Final = 60  # characters between an event's trigger and its date expression
+_SAID_DATE_REACH: Final = 12  # after a speech verb, only a date right after it: "said on Monday"
+_DATE_BEFORE_ANCHOR: Final = 32  # a date expression starts at most this far before its anchor word
+_DATE_AFTER_ANCHOR: Final = 28  # ... and ends at most this far after it
+_NUMBER_BEFORE_ANCHOR: Final = 12  # "between", "from" and "a" start an amount before its first number
 # Words that may anchor a date or an amount in `_anchors` (besides digits and currency signs).
-_ANCHOR_WORDS = DATE_WORDS | DATE_UNITS | NUMBER_WORDS_ALL
-_CURRENCY_SIGNS = "$€₽£"
-_QUOTATION_MARKS = frozenset({"“", "”", '"'})
-_ENDED_CUES = re.compile(
+_ANCHOR_WORDS: Final = DATE_WORDS | DATE_UNITS | NUMBER_WORDS_ALL
+_CURRENCY_SIGNS: Final = "$€₽£"
+_QUOTATION_MARKS: Final = frozenset({"“", "”", '"'})
+_ENDED_CUES: Final = re.compile(
     r"\b(no longer|previous|old deal|used to|has ceased|discontinued|"
     r"scrapped|was gone|is gone|stopped|ended)\b",
     re.IGNORECASE,
 )
-_IN_FORCE_CUES = re.compile(
+_IN_FORCE_CUES: Final = re.compile(
     r"\b(now|new|currently|since the autumn|under the new)\b", re.IGNORECASE
 )
-_TIME_WINDOW_BEFORE = re.compile(
+_TIME_WINDOW_BEFORE: Final = re.compile(
     r"\b(in|within|over|past|last|next|for the past|the first)\s+"
     r"(?:just\s+|the\s+)?$",
     re.IGNORECASE,
 )
-_TIME_WINDOW_AFTER = re.compile(r"^\s*(ago|later|earlier|before|after that|left)\b", re.IGNORECASE)
-_NUMBER_OF = re.compile(
+_TIME_WINDOW_AFTER: Final = re.compile(r"^\s*(ago|later|earlier|before|after that|left)\b", re.IGNORECASE)
+_NUMBER_OF: Final = re.compile(
     r"\b(?:(?:number|figure|total|count)\s+of\s+(?:the\s+)?|how\s+many\s+)", re.IGNORECASE
 )
 # "about 266,000, down from about 420,000": a bare number compared with the one before it counts
 # the same thing.
-_COMPARED = re.compile(
+_COMPARED: Final = re.compile(
     r"\b(?:compared\s+(?:with|to)|down\s+from|up\s+from|against|versus|vs\.?|rather\s+than|"
     r"from|to|and|or)\s+(?:about|around|roughly|some|nearly|almost|over|more\s+than|"
     r"fewer\s+than|less\s+than|at\s+least|just\s+)?\s*$",
@@ -160,13 +160,13 @@ _COMPARED = re.compile(
 # Small numbers written as words count the things a story mentions in passing ("two lawyers",
 # "two reasons", "five other relatives"); annotators list them only when they count people held,
 # recruited or killed, time, money or cases.
-_SIDE_COUNT_LIMIT = 10
+_SIDE_COUNT_LIMIT: Final = 10
 # Between a date and a later trigger: a coordinated clause starts ("..., and was killed").
-_OTHER_CLAUSE = re.compile(
+_OTHER_CLAUSE: Final = re.compile(
     r",\s*(?:and|but)\s|\b(?:and|but)\s+(?:was|were|had|has|have|then|later)\b", re.IGNORECASE
 )
-_CLAUSE_END = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
-_RATE = re.compile(r"\s+(?:a|per|each|every)\s+(month|week|day|year)\b", re.IGNORECASE)
+_CLAUSE_END: Final = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
+_RATE: Final = re.compile(r"\s+(?:a|per|each|every)\s+(month|week|day|year)\b", re.IGNORECASE)
 _AGE_MIN, _AGE_MAX = 14, 110  # "Name, 58,": a number in this range after a person's name
 
 
@@ -1769,7 +1769,7 @@ class DocumentExtractor:
         return None
 
 
-_SPLIT_CUES: dict[frozenset[str], tuple[frozenset[str], dict[str, set[str]]]] = {}
+_SPLIT_CUES: Final[dict[frozenset[str], tuple[frozenset[str], dict[str, set[str]]]]] = {}
 
 
 def _split_cues(words: frozenset[str]) -> tuple[frozenset[str], dict[str, set[str]]]:
@@ -1871,7 +1871,7 @@ def _is_sentence_length(text: str, number: NumberMention) -> bool:
     return bool(_SENTENCE_LENGTH_AFTER.match(after)) or "-old" in number.text
 
 
-_SENTENCE_LENGTH_AFTER = re.compile(
+_SENTENCE_LENGTH_AFTER: Final = re.compile(
     r"\s*(of (his|her|their|a|an|the) ([\w-]+ )?(sentence|term)|left to serve|"
     r"sentence|-old|old\b|"
     r"in prison|behind bars|ago|"
@@ -1886,7 +1886,7 @@ def _clip(text: str) -> str:
     )
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _local_date(document: Document) -> date | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import Final
 
 # Verbs whose past forms do not follow the rules; the lexicons name any others with `|`.
-_IRREGULAR = {
+_IRREGULAR: Final = {
     "say": ["said"],
     "tell": ["told"],
     "take": ["took", "taken"],
@@ -35,14 +36,14 @@ _IRREGULAR = {
     "lead": ["led"],
     "hold": ["held"],
 }
-_VOWELS = set("aeiou")
+_VOWELS: Final = set("aeiou")
 # Verbs of two or more syllables stressed on the last one double it too (admit -> admitted).
-_DOUBLING = {
+_DOUBLING: Final = {
     "acquit", "admit", "commit", "compel", "control", "deter", "enrol", "equip", "expel",
     "incur", "occur", "omit", "patrol", "permit", "prefer", "propel", "refer", "regret",
     "submit", "transfer", "transmit", "rebel", "remit", "repel", "allot", "abet", "confer",
 }
-NUMBER_WORDS = {
+NUMBER_WORDS: Final = {
     "a": 1,
     "an": 1,
     "one": 1,
@@ -104,8 +105,8 @@ def _word_alternatives(word: str) -> list[str]:
     return list(dict.fromkeys(alternatives))
 
 
-_NUMBER = re.compile(r"^(\d[\d,.]*|" + "|".join(NUMBER_WORDS) + ")$")
-_DIGITS = re.compile(r"\d[\d,.]*$")
+_NUMBER: Final = re.compile(r"^(\d[\d,.]*|" + "|".join(NUMBER_WORDS) + ")$")
+_DIGITS: Final = re.compile(r"\d[\d,.]*$")
 
 
 def _is_number(word: str) -> bool:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Final
 
 from policytrace.extract.lexicon import NUMBER_WORDS
 
 # Words without which a sentence holds no amount (checked before the regex runs).
-NUMBER_WORDS_ALL = frozenset(
+NUMBER_WORDS_ALL: Final = frozenset(
     [
         *(w for w in NUMBER_WORDS if w not in ("a", "an")),
         "year",
@@ -30,8 +31,8 @@ NUMBER_WORDS_ALL = frozenset(
         "ninety",
     ]
 )
-_SMALL = {w: v for w, v in NUMBER_WORDS.items() if w not in ("a", "an", "hundred", "dozen")}
-_SCALES = {
+_SMALL: Final = {w: v for w, v in NUMBER_WORDS.items() if w not in ("a", "an", "hundred", "dozen")}
+_SCALES: Final = {
     "hundred": 100,
     "thousand": 1_000,
     "million": 1_000_000,
@@ -40,7 +41,7 @@ _SCALES = {
     "m": 1_000_000,
     "bn": 1_000_000_000,
 }
-TIME_UNITS = {
+TIME_UNITS: Final = {
     "day": "day",
     "days": "day",
     "week": "week",
@@ -54,7 +55,7 @@ TIME_UNITS = {
     "minute": "minute",
     "minutes": "minute",
 }
-_MONEY_WORDS = {
+_MONEY_WORDS: Final = {
     "rouble": "RUB",
     "roubles": "RUB",
     "ruble": "RUB",
@@ -66,9 +67,9 @@ _MONEY_WORDS = {
     "hryvnia": "UAH",
     "hryvnias": "UAH",
 }
-_CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "₽": "RUB", "£": "GBP"}
+_CURRENCY_SIGNS: Final = {"$": "USD", "€": "EUR", "₽": "RUB", "£": "GBP"}
 # Words that end the noun phrase after a number ("50,000 prisoners were sent": stop at "were").
-_PHRASE_STOP = set(
+_PHRASE_STOP: Final = set(
     """of in at on for to from with by who whom whose which that had have has were was
 are is be been being will would could can may might should and or but than as since left ago
 later earlier before after into per each more fewer less out off up down over under about around
@@ -77,13 +78,13 @@ because although though not no said says say told according the a an his her the
 this these those it they he she we i you them him there here then also just only still already
 even again back roughly nearly almost approximately some around""".split()
 )
-_APPROXIMATE = re.compile(
+_APPROXIMATE: Final = re.compile(
     r"(?:about|around|roughly|some|nearly|almost|approximately|up to|more than|over|at least|"
     r"fewer than|less than|under|close to|closer to|an estimated|estimated|as many as|"
     r"at most|upwards of|just over|just under|well over)\s+$",
     re.IGNORECASE,
 )
-_APPROXIMATORS = {
+_APPROXIMATORS: Final = {
     "about",
     "some",
     "nearly",
@@ -97,7 +98,7 @@ _APPROXIMATORS = {
     "over",
     "under",
 }
-_REFERENCE_WORDS = {
+_REFERENCE_WORDS: Final = {
     "no",
     "no.",
     "number",
@@ -118,20 +119,20 @@ _REFERENCE_WORDS = {
     "flight",
 }
 
-_WORD_NUMBER = (
+_WORD_NUMBER: Final = (
     r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|"
     r"four|five|six|seven|eight|nine))?|" + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")"
 )
-_DIGITS = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-_SCALE = r"(?:\s*(?:hundred|thousand|million|billion|k|m|bn)\b)?"
+_DIGITS: Final = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_SCALE: Final = r"(?:\s*(?:hundred|thousand|million|billion|k|m|bn)\b)?"
 # "two hundred thousand", "one hundred and ninety", "fifty thousand": word numbers with scales
-_WORD_AMOUNT = (
+_WORD_AMOUNT: Final = (
     rf"{_WORD_NUMBER}(?:\s+hundred(?:\s+(?:and\s+)?{_WORD_NUMBER})?)?"
     rf"(?:\s+(?:thousand|million|billion)(?:\s+(?:and\s+)?{_WORD_NUMBER}"
     rf"(?:\s+hundred(?:\s+(?:and\s+)?{_WORD_NUMBER})?)?)?)?"
 )
-_AMOUNT = rf"(?:[$€₽£]\s?)?(?:{_DIGITS}|\b{_WORD_AMOUNT}\b)(?:\s+dozen\b)?{_SCALE}"
-_NUMBER = re.compile(
+_AMOUNT: Final = rf"(?:[$€₽£]\s?)?(?:{_DIGITS}|\b{_WORD_AMOUNT}\b)(?:\s+dozen\b)?{_SCALE}"
+_NUMBER: Final = re.compile(
     rf"""
     (?P<vague>\b(?:tens|hundreds)\s+of\s+thousands\b|\b(?:thousands|hundreds|dozens)(?=\s+of\b))
   | (?P<half>\bhalf\s+a\s+year\b)
@@ -173,36 +174,36 @@ def word_alternation(words: Iterable[str]) -> str:
 # at every position; the grammar then runs only from them (same matches, same order, as finditer).
 # A number that begins before `end` has its first word end before end + _START_SPAN, so the
 # search for these positions may stop there.
-_START_WORDS = {
+_START_WORDS: Final = {
     *("tens", "hundreds", "thousands", "dozens", "half", "a", "one"),
     *("two", "three", "four", "several", "between", "from"),
     *_SMALL,
 }
-_NUMBER_START = re.compile(
+_NUMBER_START: Final = re.compile(
     r"[$€₽£\d]|\b" + word_alternation(_START_WORDS) + r"\b", re.IGNORECASE
 )
-_START_SPAN = max(map(len, _START_WORDS)) + 1
-_YEAR_LIKE = re.compile(r"(?:19|20)\d\d")
-_CLOCK = re.compile(r"\d+[:.]\d\d\b")
-_OF = re.compile(r"\s+of\s+")
+_START_SPAN: Final = max(map(len, _START_WORDS)) + 1
+_YEAR_LIKE: Final = re.compile(r"(?:19|20)\d\d")
+_CLOCK: Final = re.compile(r"\d+[:.]\d\d\b")
+_OF: Final = re.compile(r"\s+of\s+")
 # parse_amount's and _unit_after's patterns, compiled once.
-_SIGN = re.compile(r"^[$€₽£]\s?")
-_SCALE_SUFFIX = re.compile(r"\s*(hundred|thousand|million|billion|k|m|bn)$")
-_SCALE_ONLY = re.compile(r"\s*(hundred|thousand|million|billion)")
-_DIGITS_ONLY = re.compile(_DIGITS)
-_WORD_SPLIT = re.compile(r"[\s-]+")
-_LARGE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_HYPHEN_UNIT = re.compile(r"-(year|month|week|day)(?:-old)?\b", re.IGNORECASE)
-_PERCENT = re.compile(r"\s*(%|per\s*cent|percent)", re.IGNORECASE)
-_OF_PHRASE = re.compile(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", re.IGNORECASE)
-_VAGUE_BOUNDS: dict[str, tuple[float, float]] = {
+_SIGN: Final = re.compile(r"^[$€₽£]\s?")
+_SCALE_SUFFIX: Final = re.compile(r"\s*(hundred|thousand|million|billion|k|m|bn)$")
+_SCALE_ONLY: Final = re.compile(r"\s*(hundred|thousand|million|billion)")
+_DIGITS_ONLY: Final = re.compile(_DIGITS)
+_WORD_SPLIT: Final = re.compile(r"[\s-]+")
+_LARGE: Final = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_HYPHEN_UNIT: Final = re.compile(r"-(year|month|week|day)(?:-old)?\b", re.IGNORECASE)
+_PERCENT: Final = re.compile(r"\s*(%|per\s*cent|percent)", re.IGNORECASE)
+_OF_PHRASE: Final = re.compile(r"\s+of\s+(?:his|her|their|the|them|those|these|its)\s+", re.IGNORECASE)
+_VAGUE_BOUNDS: Final[dict[str, tuple[float, float]]] = {
     "tens of thousands": (20_000.0, 90_000.0),
     "hundreds of thousands": (200_000.0, 900_000.0),
     "thousands": (2_000.0, 9_000.0),
     "hundreds": (200.0, 900.0),
     "dozens": (24.0, 99.0),
 }
-_HEAD_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_HEAD_WORD: Final = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
 
 @dataclass(unsafe_hash=True, init=False)  # treated as frozen; see __init__
@@ -330,7 +331,7 @@ def counted_noun(text: str, position: int, limit: int) -> str | None:
     return _unit_after(text, position - 1, limit)[0] if position > 0 else None
 
 
-_VERBS = {
+_VERBS: Final = {
     "took",
     "went",
     "left",
@@ -351,7 +352,7 @@ _VERBS = {
     "got",
 }
 # Words that may stand between a number and the noun it counts ("five other relatives").
-_MODIFIERS = set(
+_MODIFIERS: Final = set(
     """former other more new old male female young criminal convicted pardoned
 violent regular ukrainian russian russia's penal women's men's strict-regime separate additional
 civilian military returned recruited active""".split()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from typing import Final
 
 from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc
 
-_END_PUNCT = {".", "!", "?", "…"}
-_CLOSERS = {'"', "”", "’", "'", ")", "]", "»"}
+_END_PUNCT: Final = {".", "!", "?", "…"}
+_CLOSERS: Final = {'"', "”", "’", "'", ")", "]", "»"}
 # A full stop after these words (or after a single capital, an initial) does not end a sentence.
-_ABBREVIATIONS = frozenset({
+_ABBREVIATIONS: Final = frozenset({
     "no", "nos", "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "maj",
     "gov", "sen", "rep", "jr", "sr", "vs", "art", "vol", "pp", "fig", "approx", "est", "inc", "ltd",
     "co", "corp", "dept", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
@@ -182,8 +183,8 @@ class Tok:
 # word's lexeme's (a token's flags are its lexeme's, and a language's rules set them), so they are
 # looked up once per distinct word instead of read per token through `Doc.to_array`. Bounded: a long
 # run on varied text must not grow it forever.
-_WORD_FLAGS: dict[str, dict[str, tuple[str, bool, bool, bool, bool]]] = {}
-_WORD_FLAGS_MAX = 100_000
+_WORD_FLAGS: Final[dict[str, dict[str, tuple[str, bool, bool, bool, bool]]]] = {}
+_WORD_FLAGS_MAX: Final = 100_000
 
 
 def make_tokens(doc: Doc, text: str) -> list[Tok]:

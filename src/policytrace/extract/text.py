@@ -6,7 +6,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Final
 
-from spacy.attrs import IDX, LENGTH, SPACY
+from spacy.attrs import IDX, LENGTH, ORTH, SPACY
 from spacy.tokens import Doc
 
 _END_PUNCT: Final = {".", "!", "?", "…"}
@@ -179,31 +179,33 @@ class Tok:
         self.is_space = is_space
 
 
-# Per language, per word: (lower case, is_alpha, like_num, is_punct, is_space). The flags are the
-# word's lexeme's (a token's flags are its lexeme's, and a language's rules set them), so they are
-# looked up once per distinct word instead of read per token through `Doc.to_array`. Bounded: a long
-# run on varied text must not grow it forever.
-_WORD_FLAGS: Final[dict[str, dict[str, tuple[str, bool, bool, bool, bool]]]] = {}
+# Per language, per word (keyed by spaCy's hash of its text, `ORTH`): (text, lower case, is_alpha,
+# like_num, is_punct, is_space). The flags are the word's lexeme's (a token's flags are its lexeme's,
+# and a language's rules set them), so they are looked up once per distinct word instead of read per
+# token through `Doc.to_array`; the integer key spares slicing and hashing each token's text. Bounded:
+# a long run on varied text must not grow it forever.
+_WORD_FLAGS: Final[dict[str, dict[int, tuple[str, str, bool, bool, bool, bool]]]] = {}
 _WORD_FLAGS_MAX: Final = 100_000
 
 
 def make_tokens(doc: Doc, text: str) -> list[Tok]:
     """Plain copies of a document's tokens (text is the document's text)."""
-    array = doc.to_array([IDX, LENGTH, SPACY]).tolist()
+    array = doc.to_array([ORTH, IDX, LENGTH, SPACY]).tolist()
     vocab = doc.vocab
     cache = _WORD_FLAGS.setdefault(vocab.lang, {})
     tokens: list[Tok] = []
-    for start, length, space_after in array:
-        word = text[start : start + length]
-        flags = cache.get(word)
+    for orth, start, length, space_after in array:
+        flags = cache.get(orth)
         if flags is None:
+            word = text[start : start + length]
             lexeme = vocab[word]
-            flags = (word.lower(), bool(lexeme.is_alpha), bool(lexeme.like_num), bool(lexeme.is_punct),
-                     bool(lexeme.is_space))
+            flags = (word, word.lower(), bool(lexeme.is_alpha), bool(lexeme.like_num),
+                     bool(lexeme.is_punct), bool(lexeme.is_space))
             if len(cache) >= _WORD_FLAGS_MAX:
                 cache.clear()
-            cache[word] = flags
-        tokens.append(Tok(word, flags[0], start, " " if space_after else "", flags[1], flags[2], flags[3], flags[4]))
+            cache[orth] = flags
+        tokens.append(Tok(flags[0], flags[1], start, " " if space_after else "", flags[2], flags[3],
+                          flags[4], flags[5]))
     return tokens
 
 

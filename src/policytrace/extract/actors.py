@@ -265,7 +265,7 @@ _TYPE_HEADS: Final = {
 }
 
 
-@dataclass(init=False)
+@dataclass(init=False, eq=False)
 class Mention:
     """An actor mention: token span, the actor it names and the words as written."""
 
@@ -305,6 +305,25 @@ class Mention:
         self.wikidata_id = wikidata_id
         self.aliases = aliases
         self.kind = kind
+
+    # Written out for the same reason as __init__ (`mention in mentions` compares field by field);
+    # the same comparison as the one `@dataclass` generates. Defining __eq__ leaves the class
+    # unhashable, as it was.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Mention):
+            return NotImplemented
+        return (
+            self.first == other.first
+            and self.last == other.last
+            and self.key == other.key
+            and self.name == other.name
+            and self.actor_type == other.actor_type
+            and self.registered == other.registered
+            and self.country == other.country
+            and self.wikidata_id == other.wikidata_id
+            and self.aliases == other.aliases
+            and self.kind == other.kind
+        )
 
 
 @lru_cache(maxsize=8192)

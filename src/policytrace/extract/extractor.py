@@ -682,6 +682,8 @@ class DocumentExtractor:
             clause_type = self._clause_type(trigger_type, first, cues)
             if clause_type is not None:
                 triggers.append((clause_type, first, last))
+        if not triggers and not attributions:
+            return  # most sentences: no event, and what follows only filters and reads
         # "X did not confirm that pardons had stopped": what a denied cue reports is not news
         denied_from = min(
             (

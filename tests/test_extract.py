@@ -848,3 +848,19 @@ def test_each_outlet_of_a_coordinated_subject_has_its_own_statement():
     statements = [e for e in extraction.events if e.event_type == "statement"]
     assert sorted(e.claimant_key for e in statements) == ["reg:bbc", "reg:istories", "reg:mediazona"]
     assert {"IStories", "BBC", "Mediazona"} <= {c.name for c in extraction.cited_sources}
+
+
+def test_the_policy_vote_picks_the_leader_as_counter_most_common_does():
+    """`_leader` (the compiled policy vote) agrees with `Counter.most_common` on counts with ties."""
+    import random
+    from collections import Counter
+
+    from policytrace.extract.extractor import _leader
+
+    assert _leader({}) == (-1, False)
+    draw = random.Random(7)
+    for _ in range(2_000):
+        counts = Counter(draw.choice(range(5)) for _ in range(draw.randint(1, 8)))
+        ranked = counts.most_common(2)
+        expected_alone = len(ranked) == 1 or ranked[0][1] > ranked[1][1]
+        assert _leader(dict(counts)) == (ranked[0][0], expected_alone), counts

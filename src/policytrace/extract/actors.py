@@ -280,8 +280,7 @@ class Mention:
     aliases: tuple[str, ...] = ()
     kind: str = "name"  # name | role | pronoun
 
-    # Written out, not generated: mypyc compiles this `__init__`, while the one `@dataclass`
-    # generates stays interpreted (~0.7 µs a call, made for every mention).
+    # Written out so that mypyc compiles it (docs/architecture.md, "The compiled extractor").
     def __init__(
         self,
         first: int,
@@ -306,9 +305,8 @@ class Mention:
         self.aliases = aliases
         self.kind = kind
 
-    # Written out for the same reason as __init__ (`mention in mentions` compares field by field);
-    # the same comparison as the one `@dataclass` generates. Defining __eq__ leaves the class
-    # unhashable, as it was.
+    # Written out too (`mention in mentions` calls it): the comparison `@dataclass` generates. A
+    # class defining __eq__ is unhashable, as this one was.
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Mention):
             return NotImplemented

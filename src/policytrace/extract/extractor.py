@@ -167,7 +167,18 @@ _OTHER_CLAUSE: Final = re.compile(
 )
 _CLAUSE_END: Final = re.compile(r"^\s*(?:[.,;:!?)\"”]|$)")
 _RATE: Final = re.compile(r"\s+(?:a|per|each|every)\s+(month|week|day|year)\b", re.IGNORECASE)
-_AGE_MIN, _AGE_MAX = 14, 110  # "Name, 58,": a number in this range after a person's name
+# after a number: a prison term, time served or an age (`_is_sentence_length`)
+_SENTENCE_LENGTH_AFTER: Final = re.compile(
+    r"\s*(of (his|her|their|a|an|the) ([\w-]+ )?(sentence|term)|left to serve|"
+    r"sentence|-old|old\b|"
+    r"in prison|behind bars|ago|"
+    # "an eleven-year term for armed robbery"; "four years into his term"
+    r"term for|into\b)"
+)
+_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+# "Name, 58,": a number in this range after a person's name
+_AGE_MIN: Final = 14
+_AGE_MAX: Final = 110
 
 
 @dataclass(init=False)
@@ -182,8 +193,7 @@ class Attribution:
     verb: bool = True  # "X said" (True) or "according to X" (False)
     pronoun: bool = False  # the speaker is a pronoun ("he said") resolved to an earlier actor
 
-    # Written out, not generated: mypyc compiles this `__init__`, while the one `@dataclass`
-    # generates stays interpreted (~0.7 µs a call, made for every mention).
+    # Written out so that mypyc compiles it (docs/architecture.md, "The compiled extractor").
     def __init__(
         self,
         cue_first: int,
@@ -1638,21 +1648,12 @@ class DocumentExtractor:
             # Where cue words occur, found once per document: this is asked for every policy
             # sentence and its paragraph, and most of their words are no cue.
             self._cue_positions = [p for p, word in enumerate(lowers) if word in cues]
-        # A plain dict and one pass for the leader: `Counter.most_common` is interpreted, and
-        # this runs for most sentences of a policy document.
         counts: dict[int, int] = {}
         for position in _between(self._cue_positions, first, last):
             for index in cues[lowers[position]]:
                 counts[index] = counts.get(index, 0) + 1
-        leader, leader_count, tied = -1, 0, False
-        for index, count in counts.items():
-            if count > leader_count:
-                leader, leader_count, tied = index, count, False
-            elif count == leader_count:
-                tied = True
-        if leader >= 0 and not tied:
-            return self.topic.policies[leader]
-        return None
+        leader, alone = _leader(counts)
+        return self.topic.policies[leader] if alone else None
 
     def _document_policy(self) -> Policy:
         """The policy the whole document is most about (counted once)."""
@@ -1662,12 +1663,8 @@ class DocumentExtractor:
             for word in self.lowers:
                 for index in cues.get(word, ()):
                     counts[index] = counts.get(index, 0) + 1
-            # the most frequent; on a tie, the first counted (as `Counter.most_common` gives)
-            leader, leader_count = 0, 0
-            for index, count in counts.items():
-                if count > leader_count:
-                    leader, leader_count = index, count
-            self._main_policy = self.topic.policies[leader]
+            leader, _ = _leader(counts)
+            self._main_policy = self.topic.policies[max(leader, 0)]
         return self._main_policy
 
     # --- quantities ---------------------------------------------------------------------------
@@ -1788,6 +1785,19 @@ def _split_cues(words: frozenset[str]) -> tuple[frozenset[str], dict[str, set[st
     return found
 
 
+def _leader(counts: dict[int, int]) -> tuple[int, bool]:
+    """The key counted most (the first counted on a tie, as `Counter.most_common`; -1 when there
+    is none) and whether it leads alone. A plain loop: `Counter` is interpreted, and the policy
+    vote runs for most sentences of a policy document."""
+    leader, leader_count, alone = -1, 0, False
+    for key, count in counts.items():
+        if count > leader_count:
+            leader, leader_count, alone = key, count, True
+        elif count == leader_count:
+            alone = False
+    return leader, alone
+
+
 def _between(positions: list[int], first: int, last: int) -> list[int]:
     """The sorted positions that fall in tokens [first, last): found by bisection, as the
     per-document position lists (anchors, cue words, terms verbs) are asked for every sentence."""
@@ -1873,22 +1883,11 @@ def _is_sentence_length(text: str, number: NumberMention) -> bool:
     return bool(_SENTENCE_LENGTH_AFTER.match(after)) or "-old" in number.text
 
 
-_SENTENCE_LENGTH_AFTER: Final = re.compile(
-    r"\s*(of (his|her|their|a|an|the) ([\w-]+ )?(sentence|term)|left to serve|"
-    r"sentence|-old|old\b|"
-    r"in prison|behind bars|ago|"
-    # "an eleven-year term for armed robbery"; "four years into his term"
-    r"term for|into\b)"
-)
-
 
 def _clip(text: str) -> str:
     return (
         text if len(text) <= _DESCRIPTION_LIMIT else text[: _DESCRIPTION_LIMIT - 1].rstrip() + "…"
     )
-
-
-_ISO_DAY: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _local_date(document: Document) -> date | None:

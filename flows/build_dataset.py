@@ -67,10 +67,12 @@ def validate_and_publish(state: pipeline.RunState, skipped: list[str], fingerpri
 
 def _in_order(plan: pipeline.RunPlan, pool: pipeline.BatchPool | None) -> Iterator[pipeline.BatchOutput]:
     """Submit batches as Prefect tasks a window at a time and yield their results in input order."""
+    if pool is not None:
+        pool.warm_gate_after(len(plan.batches))
     return pipeline.in_order_windowed(
         plan, lambda index, files: process_batch.submit(index, files, plan.root, plan.topic, plan.cache_path,
                                                         plan.work_dir, pool.key if pool else None),
-        max(WINDOW, 2 * pool.workers) if pool else WINDOW, pool.warm_gate if pool else None)
+        max(WINDOW, 2 * pool.workers) if pool else WINDOW)
 
 
 def _uses_threads() -> bool:

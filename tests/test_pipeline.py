@@ -168,6 +168,27 @@ def test_a_batch_in_a_pool_worker_runs_under_the_batch_collector(monkeypatch):
     assert gc.get_threshold() == before
 
 
+def test_the_gate_warm_up_waits_until_every_batch_is_in_the_pool_queue(tmp_path: Path):
+    # Prefect tasks hand their batches to the pool from threads, after the flow has moved on: the
+    # warm-up (importing Great Expectations) must not get in the queue ahead of the last batch.
+    from policytrace.pipeline import BatchPool, plan_run
+
+    plan = plan_run(mixed_inputs(tmp_path), tmp_path / "out", batch_size=2)
+    assert len(plan.batches) >= 3
+    try:
+        with BatchPool(workers=1) as pool:
+            pool.warm_gate_after(len(plan.batches))
+            futures = []
+            for index in reversed(range(len(plan.batches))):  # threads may submit in any order
+                assert not pool.gate_warm_up_queued
+                futures.append(pool.submit(index, plan.batches[index], plan.root, plan.topic, plan.cache_path,
+                                           plan.work_dir))
+            assert pool.gate_warm_up_queued
+            assert all(future.result().documents for future in futures)
+    finally:
+        plan.cleanup()
+
+
 def test_pool_workers_freeze_their_warm_up_and_keep_default_collection_between_batches(tmp_path: Path):
     from policytrace.pipeline import BatchPool, plan_run
 

@@ -256,6 +256,9 @@ class BatchPool:
         self.key = f"{os.getpid()}-{id(self):x}"
         self._lock = threading.Lock()
         self._executor = self._start()
+        self._batches_to_warm_after: int | None = None
+        self._submitted_batches: set[int] = set()
+        self.gate_warm_up_queued = False
         BatchPool._registry[self.key] = self
 
     def _start(self) -> ProcessPoolExecutor:
@@ -274,7 +277,16 @@ class BatchPool:
 
     def submit(self, *args: Any) -> Future[BatchOutput]:
         """Build a batch (`build_batch` arguments) in a worker; a pool broken by a dead worker is restarted."""
-        return self.call(_build_batch_in_worker, *args)
+        future = self.call(_build_batch_in_worker, *args)
+        with self._lock:
+            self._submitted_batches.add(args[0])
+            warm = self._batches_to_warm_after is not None and \
+                len(self._submitted_batches) >= self._batches_to_warm_after
+            if warm:
+                self._batches_to_warm_after = None
+        if warm:
+            self.warm_gate()
+        return future
 
     def call(self, function: Callable[..., Any], *args: Any) -> Future:
         """Run any picklable function in a worker (a batch, the gate's units, the figure); restarts a broken pool."""
@@ -284,6 +296,21 @@ class BatchPool:
                 self._executor = self._start()
             return self._executor.submit(function, *args)
 
+    def warm_gate_after(self, batches: int) -> None:
+        """Warm the workers up for the gate (`warm_gate`) once batches 0 to batches-1 are all in the queue.
+
+        Prefect tasks submit their batches from threads, a little after the flow asks for them: warming
+        up when the flow has asked for the last batch let a worker import the gate's code (~5 s) before
+        building that batch, and the whole run waited for it.
+        """
+        with self._lock:
+            self._batches_to_warm_after = batches
+            warm = len(self._submitted_batches) >= batches
+            if warm:
+                self._batches_to_warm_after = None
+        if warm:
+            self.warm_gate()
+
     def warm_gate(self) -> None:
         """Have idle workers import the validation gate's code while the last batches finish.
 
@@ -291,6 +318,7 @@ class BatchPool:
         """
         from policytrace.gate_units import warm_worker
 
+        self.gate_warm_up_queued = True
         for _ in range(self.workers):
             self.call(warm_worker)
 
@@ -517,18 +545,13 @@ def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
 
 
 def in_order_windowed(plan: RunPlan, submit: Callable[[int, list[InputFile]], Any],
-                      window: int, after_last: Callable[[], None] | None = None) -> Iterator[BatchOutput]:
-    """Submit batches (`submit` returns a future) a window at a time; yield their results in input order.
-
-    after_last: called once the last batch is submitted.
-    """
+                      window: int) -> Iterator[BatchOutput]:
+    """Submit batches (`submit` returns a future) a window at a time; yield their results in input order."""
     pending: deque[Any] = deque()
     batches = iter(enumerate(plan.batches))
     while True:
         while len(pending) < window and (item := next(batches, None)) is not None:
             pending.append(submit(*item))
-            if after_last is not None and item[0] == len(plan.batches) - 1:
-                after_last()
         if not pending:
             return
         yield pending.popleft().result()
@@ -540,9 +563,10 @@ def in_order(plan: RunPlan, pool: BatchPool | None = None, window: int | None = 
         for index, files in enumerate(plan.batches):
             yield build_batch(index, files, plan.root, plan.topic, plan.cache_path, plan.work_dir)
         return
+    pool.warm_gate_after(len(plan.batches))
     yield from in_order_windowed(
         plan, lambda index, files: pool.submit(index, files, plan.root, plan.topic, plan.cache_path,
-                                               plan.work_dir), window or 2 * pool.workers, pool.warm_gate)
+                                               plan.work_dir), window or 2 * pool.workers)
 
 
 def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAULT_TOPIC,

@@ -555,9 +555,9 @@ class _SuiteRunner:
         result, self.result = self.result, UnitResult()
         return result
 
-    def build_docs(self) -> None:
+    def build_docs(self, build_index: bool = True) -> None:
         if self.docs_dir is not None:
-            self.context.build_data_docs()
+            self.context.build_data_docs(build_index=build_index)
 
 
 def _run_unit(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: Topic, catalog: Catalog,
@@ -603,11 +603,15 @@ def _run_unit_checks(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: 
 
 def run_unit(folder: Path, unit: GateUnit, topic: Topic, catalog: Catalog, chunk_rows: int,
              row_counts: dict[str, int], baseline: dict[str, int] | None,
-             docs_dir: Path | None = None) -> UnitResult:
-    """One unit of the gate with a GX context of its own (in a worker process); docs into docs_dir."""
+             docs_dir: Path | None = None, docs_index: bool = True) -> UnitResult:
+    """One unit of the gate with a GX context of its own (in a worker process); docs into docs_dir.
+
+    docs_index: whether this unit's docs get an index page too (one unit's is enough: the merged
+    site's index lists the pages of all units, `gate_units.merge_docs`).
+    """
     runner = _SuiteRunner(docs_dir)
     result = _run_unit(runner, folder, unit, topic, catalog, chunk_rows, row_counts, baseline)
-    runner.build_docs()
+    runner.build_docs(build_index=docs_index)
     return result
 
 

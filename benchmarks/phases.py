@@ -189,6 +189,11 @@ def measure_flow(corpus: Path, output: Path, batch_size: int, despite_gate: bool
     """The real Prefect flow into a fresh output folder, batches in worker processes, on threads or on Dask."""
     if despite_gate:
         let_releases_through_failing_gate()
+    if task_runner == "processes":
+        # As `policytrace run` does: the workers' fork server imports while Prefect starts.
+        from policytrace.pipeline import prepare_worker_processes
+
+        prepare_worker_processes()
     import_seconds, startup_seconds = start_prefect()
     from flows.build_dataset import with_task_runner
     from policytrace.extract import extractor_build

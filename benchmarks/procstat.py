@@ -70,15 +70,27 @@ def cpu_seconds_of(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15 of stat)
 
 
+def _command(pid: int) -> str:
+    return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+
 def role_of(pid: int) -> str:
-    """What a process is in a flow run, from its command line: a batch "worker" (multiprocessing
-    spawn), the "prefect_server" (uvicorn), a "dask" process, or "other"."""
+    """What a process is in a flow run, from its command line: a batch "worker" (forked by the
+    multiprocessing fork server, or spawned), the "fork_server" itself, the "prefect_server"
+    (uvicorn), a "dask" process, or "other"."""
     try:
-        command = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        command = _command(pid)
     except OSError:
         return "other"
     if "uvicorn" in command or "prefect server" in command:
         return "prefect_server"
+    if "multiprocessing.forkserver" in command:
+        # Workers forked from the server keep its command line; the server's parent is the flow.
+        try:
+            parent = int((PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            return "worker" if "multiprocessing.forkserver" in _command(parent) else "fork_server"
+        except (OSError, ValueError, IndexError):
+            return "other"
     if "spawn_main" in command and "resource_tracker" not in command:
         return "worker"
     if "dask" in command or "distributed" in command:
@@ -103,10 +115,26 @@ def descendants_peak_rss_mb(pid: int | None = None) -> float:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU time of this process and its waited-for children."""
+    """User + system CPU time of this process and its waited-for children, and of the
+    multiprocessing fork server with its waited-for children (the batch workers forked from it)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + fork_server_cpu_seconds()
+
+
+def fork_server_cpu_seconds() -> float:
+    """CPU time of this process's multiprocessing fork server and of its ended children (0 if none)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    try:
+        stat = (PROC / str(pid) / "stat").read_text() if pid else ""
+    except OSError:
+        return 0.0
+    if not stat:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2:].split()
+    return sum(int(value) for value in fields[11:15]) / _TICKS  # utime, stime, cutime, cstime
 
 
 @dataclass

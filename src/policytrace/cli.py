@@ -117,6 +117,11 @@ def run(
     if task_runner not in TASK_RUNNERS:
         console.print(f"[red]unknown task runner {task_runner!r}: use {', '.join(TASK_RUNNERS[:3])}[/red]")
         raise typer.Exit(2)
+    if task_runner == "processes" and dask_address is None:
+        # The workers' imports run in the fork server while Prefect starts (~10 s, one core).
+        from policytrace.pipeline import prepare_worker_processes
+
+        prepare_worker_processes()
     from flows.build_dataset import with_task_runner
 
     console.print(f"Building dataset from {input_spec} into {output_spec} "

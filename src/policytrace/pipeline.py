@@ -219,7 +219,8 @@ def default_workers() -> int:
 
 
 # Imported once by the fork server that worker processes are forked from (`worker_context`).
-WORKER_PRELOAD = ["policytrace.pipeline", "policytrace.gate_units", "policytrace.validate"]
+WORKER_PRELOAD = ["policytrace.pipeline", "policytrace.extract.extractor", "policytrace.gate_units",
+                  "policytrace.validate"]
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -227,8 +228,8 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
     Not forked from this process: the flow's process runs Prefect's threads and event loop, which
     a forked child must not inherit. The fork server is a fresh Python process that imports the
-    pipeline and the validation gate once; every worker forked from it starts with them loaded,
-    instead of importing them itself (~2 s for the pipeline, ~5 s for Great Expectations, per
+    pipeline, the extractor (spaCy) and the validation gate (Great Expectations) once; every worker
+    forked from it starts with them loaded, instead of importing them itself (~9 s of CPU per
     worker and run). Where there is no fork server (Windows), workers are spawned.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():

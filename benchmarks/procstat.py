@@ -190,6 +190,14 @@ class TreeSampler:
             totals[role] = round(totals.get(role, 0.0) + seconds, 1)
         return totals
 
+    def peak_rss_mb_by_role(self) -> dict[str, float]:
+        """The largest peak RSS (VmHWM as last sampled) of any one process, per role."""
+        peaks: dict[str, float] = {}
+        for pid, peak in self.peak_by_pid.items():
+            role = self.cpu_by_pid[pid][0] if pid in self.cpu_by_pid else "other"
+            peaks[role] = round(max(peaks.get(role, 0.0), peak), 1)
+        return peaks
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread:

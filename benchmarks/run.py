@@ -90,6 +90,9 @@ def run_phase(phase: str, arguments: list[str], environment: dict[str, str], rss
                 "sampled_peak_tree_rss_mb": round(sampler.peak_tree_rss_mb, 1),
                 # Where the CPU went: the phase's process, its batch workers, the Prefect server.
                 "sampled_cpu_seconds": sampler.cpu_seconds_by_role(),
+                # Per process, the largest of each role: workers forked by the fork server are
+                # not the phase's children, so its own peak of children's RSS misses them.
+                "sampled_peak_rss_mb_by_role": sampler.peak_rss_mb_by_role(),
                 "rss_log": str(rss_log)}
     if timed_out or process.returncode != 0:
         observed |= {"completed": False, "timed_out": timed_out, "returncode": process.returncode}

@@ -9,9 +9,8 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import yaml
 
-from policytrace.paths import SCHEMAS_DIR
+from policytrace.paths import SCHEMAS_DIR, load_yaml
 
 # Declared type -> (Arrow type, polars type, Frictionless type). One place for the mapping.
 _TYPES: dict[str, tuple[pa.DataType, Any, str]] = {
@@ -190,10 +189,10 @@ class Catalog:
 @cache
 def load_catalog(schemas_dir: Path = SCHEMAS_DIR) -> Catalog:
     """Read schemas/dataset.yaml and one YAML file per table."""
-    dataset = yaml.safe_load((schemas_dir / "dataset.yaml").read_text(encoding="utf-8"))
+    dataset = load_yaml((schemas_dir / "dataset.yaml").read_text(encoding="utf-8"))
     tables = {}
     for name in dataset["tables"]:
-        raw = yaml.safe_load((schemas_dir / f"{name}.yaml").read_text(encoding="utf-8"))
+        raw = load_yaml((schemas_dir / f"{name}.yaml").read_text(encoding="utf-8"))
         if raw["name"] != name:
             raise SchemaError(f"{name}.yaml declares table {raw['name']!r}")
         tables[name] = _parse_table(raw)

@@ -7,10 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from policytrace.ids import sha256_hex
-from policytrace.paths import DEFAULT_TOPIC, TOPICS_DIR
+from policytrace.paths import DEFAULT_TOPIC, TOPICS_DIR, load_yaml
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ def load_topic(topic: str | Path = DEFAULT_TOPIC) -> Topic:
     for file in sorted(path.glob("*.yaml")):
         content = file.read_text(encoding="utf-8")
         digest_parts.append(f"{file.name}\n{content}")
-        files[file.stem] = yaml.safe_load(content) or {}
+        files[file.stem] = load_yaml(content) or {}
     meta = files.get("topic", {})
     return Topic(
         name=meta.get("name", path.name),

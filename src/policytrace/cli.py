@@ -104,6 +104,7 @@ def run(
     input_dir, output_dir = Path(input_spec), Path(output_spec)
     baseline_file = baseline or (_default_baseline(input_dir) if is_local_spec(input_spec) else None)
     minimums = json.loads(baseline_file.read_text(encoding="utf-8")) if baseline_file else None
+    plan = None
     if is_local_spec(input_spec) and not is_remote(output_spec):
         # Nothing changed since the latest release: say so without starting Prefect at all.
         try:
@@ -117,8 +118,9 @@ def run(
     if task_runner not in TASK_RUNNERS:
         console.print(f"[red]unknown task runner {task_runner!r}: use {', '.join(TASK_RUNNERS[:3])}[/red]")
         raise typer.Exit(2)
-    if task_runner == "processes" and dask_address is None:
+    if task_runner == "processes" and dask_address is None and (plan is None or len(plan.batches) > 1):
         # The workers' imports run in the fork server while Prefect starts (~10 s, one core).
+        # A single batch is built without a pool (see the flow), so no fork server then.
         from policytrace.pipeline import prepare_worker_processes
 
         prepare_worker_processes()

@@ -60,14 +60,20 @@ def memory_mb(pid: int) -> tuple[float, float] | None:
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def cpu_seconds_of(pid: int) -> float | None:
-    """User + system CPU seconds one process has used so far, or None if it is gone."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """`/proc/<pid>/stat` after the command name (field 3 of stat is item 0), or None if it is gone."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime (fields 14 and 15 of stat)
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def cpu_seconds_of(pid: int) -> float | None:
+    """User + system CPU seconds one process has used so far, or None if it is gone."""
+    fields = _stat_fields(pid)
+    # utime, stime (fields 14 and 15 of stat)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def _command(pid: int) -> str:
@@ -86,10 +92,11 @@ def role_of(pid: int) -> str:
         return "prefect_server"
     if "multiprocessing.forkserver" in command:
         # Workers forked from the server keep its command line; the server's parent is the flow.
+        fields = _stat_fields(pid)  # item 1: the parent's pid
         try:
-            parent = int((PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            return "worker" if "multiprocessing.forkserver" in _command(parent) else "fork_server"
-        except (OSError, ValueError, IndexError):
+            return "worker" if fields and "multiprocessing.forkserver" in _command(int(fields[1])) \
+                else "fork_server"
+        except OSError:
             return "other"
     if "spawn_main" in command and "resource_tracker" not in command:
         return "worker"
@@ -126,15 +133,10 @@ def fork_server_cpu_seconds() -> float:
     """CPU time of this process's multiprocessing fork server and of its ended children (0 if none)."""
     from multiprocessing import forkserver
 
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    try:
-        stat = (PROC / str(pid) / "stat").read_text() if pid else ""
-    except OSError:
-        return 0.0
-    if not stat:
-        return 0.0
-    fields = stat[stat.rindex(")") + 2:].split()
-    return sum(int(value) for value in fields[11:15]) / _TICKS  # utime, stime, cutime, cstime
+    # Private, but stable across 3.11-3.13; a missing attribute only reads as no fork server.
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    fields = _stat_fields(pid) if pid else None
+    return 0.0 if fields is None else sum(int(value) for value in fields[11:15]) / _TICKS  # u/s, cu/cs time
 
 
 @dataclass

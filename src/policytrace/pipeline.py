@@ -314,12 +314,7 @@ class BatchPool:
         future = self.call(_build_batch_in_worker, *args)
         with self._lock:
             self._submitted_batches.add(args[0])
-            warm = self._batches_to_warm_after is not None and \
-                len(self._submitted_batches) >= self._batches_to_warm_after
-            if warm:
-                self._batches_to_warm_after = None
-        if warm:
-            self.warm_gate()
+        self._warm_gate_if_all_submitted()
         return future
 
     def call(self, function: Callable[..., Any], *args: Any) -> Future:
@@ -339,10 +334,15 @@ class BatchPool:
         """
         with self._lock:
             self._batches_to_warm_after = batches
-            warm = len(self._submitted_batches) >= batches
-            if warm:
-                self._batches_to_warm_after = None
-        if warm:
+        self._warm_gate_if_all_submitted()
+
+    def _warm_gate_if_all_submitted(self) -> None:
+        with self._lock:
+            due = (not self.gate_warm_up_queued and self._batches_to_warm_after is not None
+                   and len(self._submitted_batches) >= self._batches_to_warm_after)
+            # Set under the lock: two threads submitting the last batches must not both warm up.
+            self.gate_warm_up_queued |= due
+        if due:
             self.warm_gate()
 
     def warm_gate(self) -> None:

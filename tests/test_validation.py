@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from policytrace.cli import app
 from policytrace.datadocs import external_fetches
-from policytrace.publish import publish, read_tables
+from policytrace.publish import publish, read_tables, write_tables
 from policytrace.schema import load_catalog
 from policytrace.topic import load_topic
 from policytrace.validate import Gate, table_expectations
@@ -141,6 +141,32 @@ def test_suites_are_derived_from_every_declared_column():
         assert checked == set(spec.column_names), spec.name
         checks = {e.meta["check"] for e in expectations}
         assert "columns_match_declaration" in checks
+
+
+def test_later_chunks_skip_only_the_checks_the_file_schema_decides(seed_release: Path, tmp_path: Path):
+    tables = read_tables(seed_release)
+    mentions = tables["mentions"]
+    # 2,500 rows in 1,000-row chunks; a null in the third chunk must still be caught.
+    mentions = pl.concat([mentions] * (2_500 // mentions.height + 1)).head(2_500)
+    mentions = mentions.with_columns(pl.when(pl.int_range(pl.len()) == 2_200).then(None)
+                                     .otherwise(pl.col("source_id")).alias("source_id"))
+    tables["mentions"] = mentions
+    folder = tmp_path / "release"
+    write_tables(tables, folder, load_catalog())
+    report = Gate(chunk_rows=1_000).validate_release(folder, load_topic())
+
+    checks = {s["suite"]: {(r["check"], r["kwargs"].get("column")) for r in s["results"]}
+              for s in report.results if s["suite"].startswith("mentions rows")}
+    assert sorted(checks) == ["mentions rows 0-999", "mentions rows 1000-1999", "mentions rows 2000-2499"]
+    first, later = checks["mentions rows 0-999"], checks["mentions rows 2000-2499"]
+    assert ("columns_match_declaration", None) in first and ("type_is_string", "source_id") in first
+    # what only the file's schema decides runs once; every value check runs on every chunk
+    assert first - later == {c for c in first if c[0] == "columns_match_declaration"
+                             or c[0] in {"type_is_string", "type_is_category", "type_is_integer",
+                                         "type_is_number", "type_is_boolean"}}
+    assert later < first
+    failure = next(f for f in report.failures if f.suite == "mentions" and f.check == "not_null")
+    assert failure.column == "source_id" and failure.unexpected_count == 1
 
 
 def test_published_release_carries_offline_data_docs(seed_release: Path):

@@ -180,6 +180,10 @@ def test_a_time_glued_to_a_zone_is_not_read_as_a_dateline(tmp_path: Path):
     ("ru", "Суд в городе в понедельник решил, что мужчины, которых отправили из колонии на фронт, после "
            "возвращения снова предстанут перед судом. Родственники сказали, что не получили никаких "
            "сообщений от властей."),
+    # Ukrainian shares most of its letters with Russian: the sample must still tell them apart.
+    ("uk", "Суд у місті в понеділок вирішив, що чоловіки, яких відправили з колонії на фронт, після "
+           "повернення знову постануть перед судом. Родичі сказали, що не отримали жодних повідомлень "
+           "від влади."),
 ])
 def test_language_of_a_non_english_article(tmp_path: Path, language: str, text: str):
     # Long enough that only the beginning is sampled.

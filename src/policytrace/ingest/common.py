@@ -185,14 +185,29 @@ def _language_identifier():
     return py3langid
 
 
+# py3langid walks its sample byte by byte in Python and scores the sample's features against a
+# 57 MB table: 1.1-1.3 ms per document for 800 characters, ~0.7 ms with these samples. 400
+# characters gave the language that 2,000 give on 5,000 test, development and synthetic documents
+# and on 33 samples of nine other languages (Russian and Ukrainian among them; even 150 did).
+# The two likeliest languages were then at least 150 apart in log-likelihood for prose, 26-43
+# for texts of one sentence. Where they are closer than LANGUAGE_CLEAR_MARGIN, 800 decide.
+LANGUAGE_SAMPLE = 400
+LANGUAGE_LONG_SAMPLE = 800
+LANGUAGE_CLEAR_MARGIN = 50.0
+
+
 def detect_language(text: str) -> str | None:
     """ISO 639-1 code of the text's language, from a model that ships inside py3langid."""
-    # py3langid walks the sample byte by byte in Python (~1 µs a byte). 800 characters (~130
-    # words) gave the same language as 2,000 on every test, development and synthetic document.
-    sample = text[:800]
+    identifier = _language_identifier()
+    sample = text[:LANGUAGE_SAMPLE]
+    if word_count(sample) >= 5:
+        ranked = identifier.rank(sample)
+        if len(text) <= LANGUAGE_SAMPLE or ranked[0][1] - ranked[1][1] >= LANGUAGE_CLEAR_MARGIN:
+            return ranked[0][0]
+    sample = text[:LANGUAGE_LONG_SAMPLE]
     if word_count(sample) < 5:
         return None
-    code, _score = _language_identifier().classify(sample)
+    code, _score = identifier.classify(sample)
     return code
 
 

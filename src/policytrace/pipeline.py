@@ -219,8 +219,9 @@ def default_workers() -> int:
 
 
 # Imported once by the fork server that worker processes are forked from (`worker_context`).
+# The release's figure is drawn in a worker while the gate runs: matplotlib too (~1 s, +22 MB).
 WORKER_PRELOAD = ["policytrace.pipeline", "policytrace.extract.extractor", "policytrace.gate_units",
-                  "policytrace.validate", "policytrace.worker_warm_up"]
+                  "policytrace.validate", "policytrace.figures", "policytrace.worker_warm_up"]
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -228,7 +229,7 @@ def worker_context() -> multiprocessing.context.BaseContext:
 
     Not forked from this process: the flow's process runs Prefect's threads and event loop, which
     a forked child must not inherit. The fork server is a fresh Python process that imports the
-    pipeline, the extractor (spaCy) and the validation gate (Great Expectations) once, compiles the
+    pipeline, the extractor (spaCy), the validation gate (Great Expectations) and matplotlib once, compiles the
     default topic and loads the language model (`worker_warm_up`); every worker forked from it
     starts with them loaded, instead of doing it itself (~11 s of CPU per worker and run). Where
     there is no fork server (Windows), workers are spawned.

@@ -169,6 +169,21 @@ def test_later_chunks_skip_only_the_checks_the_file_schema_decides(seed_release:
     assert failure.column == "source_id" and failure.unexpected_count == 1
 
 
+def test_a_column_stored_in_another_type_is_type_checked_in_every_chunk(seed_release: Path, tmp_path: Path):
+    tables = read_tables(seed_release)
+    folder = tmp_path / "release"
+    write_tables(tables, folder, load_catalog())
+    quantities = pl.concat([tables["quantities"]] * (2_500 // tables["quantities"].height + 1)).head(2_500)
+    # Int32 reaches GX as float64 in a chunk with a null (passing as a number), as int32 without.
+    value = pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(7)
+    quantities.with_columns(value.cast(pl.Int32).alias("value")).write_parquet(folder / "quantities.parquet")
+    report = Gate(chunk_rows=500).validate_release(folder, load_topic())  # row suites: chunks of 1,000
+    failure = next(f for f in report.failures if f.suite == "quantities" and f.check == "type_is_number")
+    assert failure.column == "value"
+    first = next(s for s in report.results if s["suite"] == "quantities rows 0-999")
+    assert all(r["success"] for r in first["results"] if r["check"] == "type_is_number")
+
+
 def test_published_release_carries_offline_data_docs(seed_release: Path):
     docs = seed_release / "validation" / "data_docs"
     pages = list(docs.rglob("*.html"))

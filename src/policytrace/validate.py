@@ -10,6 +10,7 @@ GX expectation with example rows given by primary key.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import functools
 import logging
@@ -117,15 +118,13 @@ class _CachedConfiguration:
     change a configuration deep-copy it first. Outside, every read builds a new one, as GX does.
     """
 
-    active: dict[int, tuple[Any, Any]] | None = None
-
     def __init__(self, original: property) -> None:
         self.original = original
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self
-        cache = _CachedConfiguration.active
+        cache = _configurations.get()
         if cache is None:
             return self.original.__get__(instance, owner)
         hit = cache.get(id(instance))
@@ -134,14 +133,19 @@ class _CachedConfiguration:
         return hit[1]
 
 
+# Per thread (and task): a GX call elsewhere meanwhile builds its configurations as GX does.
+_configurations: contextvars.ContextVar[dict[int, tuple[Any, Any]] | None] = contextvars.ContextVar(
+    "policytrace_gx_configurations", default=None)
+
+
 @contextlib.contextmanager
 def configurations_cached() -> Iterator[None]:
     """Within: each expectation object's configuration is built once (see _CachedConfiguration)."""
-    _CachedConfiguration.active = {}
+    token = _configurations.set({})
     try:
         yield
     finally:
-        _CachedConfiguration.active = None
+        _configurations.reset(token)
 
 
 _trim_gx_overheads()
@@ -169,19 +173,40 @@ def _named(expectation: gxe.Expectation, check: str) -> gxe.Expectation:
     return expectation
 
 
-# Declared types whose values' type in the pandas frame follows from the Parquet column's type
-# alone, so it is the same in every chunk of a file. Dates and datetimes are not: a value outside
-# pandas' nanosecond range (1677-2262) leaves its chunk's column as Python objects.
-_TYPES_FIXED_BY_FILE = frozenset({"string", "category", "integer", "number", "boolean"})
+# The Parquet column types (as polars reads them) under which a declared type reaches GX the
+# same way in every chunk, nulls or not (`to_pandas_for_gx`): strings and vocabularies as
+# strings, Int64 as int64 or Int64, Float64 as float64, Boolean as boolean. Other column types
+# can differ between chunks (an Int32 column is float64 in a chunk with a null, int32 without;
+# values of a List column are checked one by one and nulls skipped), and so can dates and
+# datetimes (one outside pandas' nanosecond range, 1677-2262, keeps its chunk's column from
+# becoming datetime64[ns]): their type checks run on every chunk.
+_TYPES_FIXED_BY_FILE: dict[str, tuple[Any, ...]] = {
+    "string": (pl.String,), "category": (pl.String, pl.Categorical, pl.Enum),
+    "integer": (pl.Int64,), "number": (pl.Float64,), "boolean": (pl.Boolean,),
+}
 
 
-def table_expectations(spec: TableSpec, topic: Topic, first_chunk: bool = True) -> list[gxe.Expectation]:
+def columns_typed_by_file(spec: TableSpec, path: Path) -> frozenset[str]:
+    """Columns of a table file whose type check passes or fails alike in every chunk (see above)."""
+    schema = pl.read_parquet_schema(path)
+    fixed = set()
+    for f in spec.fields:
+        dtype = schema.get(f.name)
+        if dtype is not None and any(dtype == kind or isinstance(dtype, kind)
+                                     for kind in _TYPES_FIXED_BY_FILE.get(f.type, ())):
+            fixed.add(f.name)
+    return frozenset(fixed)
+
+
+def table_expectations(spec: TableSpec, topic: Topic, first_chunk: bool = True,
+                       typed_by_file: frozenset[str] = frozenset()) -> list[gxe.Expectation]:
     """Row-level expectations for one table, derived from its declaration.
 
     first_chunk=False: for a table's later chunks, without the checks whose outcome the file's
-    schema decides (the columns, and the types in _TYPES_FIXED_BY_FILE): every chunk of a Parquet
-    file has the same columns and column types, so they pass or fail with the first chunk. GX's
-    cost is per expectation and run, whatever the rows: for mentions this is 14 of 39.
+    schema decides: the columns (every chunk of a Parquet file has the file's columns) and the
+    types of the columns in typed_by_file (`columns_typed_by_file`), which pass or fail with the
+    first chunk. GX's cost is per expectation and run, whatever the rows: for mentions this is
+    14 of 39.
     """
     expectations: list[gxe.Expectation] = []
     if first_chunk:
@@ -189,7 +214,7 @@ def table_expectations(spec: TableSpec, topic: Topic, first_chunk: bool = True) 
                                    "columns_match_declaration"))
     for f in spec.fields:
         kind, expected = _GX_TYPES[f.type]
-        if first_chunk or f.type not in _TYPES_FIXED_BY_FILE:
+        if first_chunk or f.name not in typed_by_file:
             expectations.append(_named(
                 gxe.ExpectColumnValuesToBeOfType(column=f.name, type_=expected) if kind == "of_type"
                 else gxe.ExpectColumnValuesToBeInTypeList(column=f.name, type_list=expected),
@@ -662,9 +687,11 @@ def _run_unit_checks(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: 
     spec = catalog[unit.table]
     key = list(spec.primary_key)
     if unit.kind == "rows":
-        for start, label, chunk in _chunks(folder / f"{spec.name}.parquet", chunk_rows, unit.first, unit.count):
+        path = folder / f"{spec.name}.parquet"
+        typed_by_file = columns_typed_by_file(spec, path)
+        for start, label, chunk in _chunks(path, chunk_rows, unit.first, unit.count):
             # A GX expectation belongs to one suite: every chunk gets its own.
-            runner.run(spec.name + label, table_expectations(spec, topic, first_chunk=start == 0),
+            runner.run(spec.name + label, table_expectations(spec, topic, start == 0, typed_by_file),
                        to_pandas_for_gx(chunk), key)
         return runner.take()
     stopped = False

@@ -191,3 +191,13 @@ def test_language_of_a_non_english_article(tmp_path: Path, language: str, text: 
     (tmp_path / "story.txt").write_text(f"Headline\n\n{body}\n")
     (doc,) = ingest_folder(tmp_path).documents
     assert len(doc.text) > 1000 and doc.language == language
+
+
+def test_language_of_an_article_that_opens_with_a_long_link(tmp_path: Path):
+    # Fewer than five words in the first 400 characters: the longer sample decides.
+    link = "https://example.org/" + "archive" * 54
+    body = ("Das Gericht in der Stadt hat am Montag entschieden, dass die Männer vor Gericht stehen "
+            "müssen. Die Angehörigen sagten, sie hätten keine Nachricht von den Behörden erhalten. ") * 4
+    (tmp_path / "story.txt").write_text(f"Headline\n\n{link}\n\n{body}\n")
+    (doc,) = ingest_folder(tmp_path).documents
+    assert doc.text.startswith(link) and doc.language == "de"

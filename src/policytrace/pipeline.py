@@ -219,9 +219,8 @@ def default_workers() -> int:
 
 
 # Imported once by the fork server that worker processes are forked from (`worker_context`).
-# The release's figure is drawn in a worker while the gate runs: matplotlib too (~1 s, +22 MB).
 WORKER_PRELOAD = ["policytrace.pipeline", "policytrace.extract.extractor", "policytrace.gate_units",
-                  "policytrace.validate", "policytrace.figures", "policytrace.worker_warm_up"]
+                  "policytrace.validate", "policytrace.worker_warm_up"]
 
 
 def worker_context() -> multiprocessing.context.BaseContext:
@@ -262,10 +261,11 @@ def _build_batch_in_worker(*args: Any) -> BatchOutput:
 
 def _warm_worker(topic_name: str) -> None:
     """Run once in each worker process: load the topic, compile the extractor's patterns, load the language model."""
-    # A worker forked from the fork server inherits its cached topic, which may predate an edit of
-    # the topic's files: read them again. The compiled form is kept per fingerprint, so an
+    # A worker forked from the fork server inherits its cached topic and schemas, which may predate
+    # an edit of their files: read them again. The compiled topic is kept per fingerprint, so an
     # unchanged topic is not compiled again.
     load_topic.cache_clear()
+    load_catalog.cache_clear()
     warm_up_for_batches(topic_name)
 
 

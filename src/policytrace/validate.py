@@ -60,7 +60,7 @@ reuse_compiled_templates()
 
 
 def _trim_gx_overheads() -> None:
-    """Two pieces of work GX does on every validation run that the gate has no use for.
+    """Work GX does on every validation run that the gate has no use for, or does again and again.
 
     - GX fingerprints every pandas batch (an MD5 over pandas' hash of every value, index
       included) only to record it among the batch's markers, which nothing here reads; it cost
@@ -68,7 +68,10 @@ def _trim_gx_overheads() -> None:
       more, so a threshold of 0 turns it off.
     - `Expectation.configuration` turns the class name into the expectation type with two regex
       substitutions, and GX reads that property ~100 times per expectation and run: the pure
-      name conversion is cached (a fifth of a suite's run time on a small chunk).
+      name conversion is cached (a fifth of a suite's run time on a small chunk), and while a
+      suite runs the whole configuration is built once per object (`_CachedConfiguration`).
+    - Metric keywords that are plain JSON skip GX's conversion before they are hashed into ids
+      (`_plain_or_converted`).
     """
     from great_expectations.core import id_dict
     from great_expectations.execution_engine import pandas_execution_engine
@@ -80,9 +83,14 @@ def _trim_gx_overheads() -> None:
     configuration = expectation.Expectation.__dict__["configuration"]
     if not isinstance(configuration, _CachedConfiguration):
         setattr(expectation.Expectation, "configuration", _CachedConfiguration(configuration))  # noqa: B010
+    global _gx_to_json
     if id_dict.convert_to_json_serializable is not _plain_or_converted:
-        _plain_or_converted.convert = id_dict.convert_to_json_serializable  # type: ignore[attr-defined]
+        _gx_to_json = id_dict.convert_to_json_serializable
         id_dict.convert_to_json_serializable = _plain_or_converted
+
+
+# GX's own conversion, which `_plain_or_converted` stands in front of.
+_gx_to_json: Any = None
 
 
 def _is_plain_json(value: Any) -> bool:
@@ -105,7 +113,7 @@ def _plain_or_converted(data: Any) -> Any:
     GX builds an id (JSON, then MD5) for the domain and value keywords of every metric it plans,
     ~60 per expectation and run; the conversion's chain of isinstance checks was half of that.
     """
-    return data if _is_plain_json(data) else _plain_or_converted.convert(data=data)  # type: ignore[attr-defined]
+    return data if _is_plain_json(data) else _gx_to_json(data=data)
 
 
 class _CachedConfiguration:
@@ -173,17 +181,14 @@ def _named(expectation: gxe.Expectation, check: str) -> gxe.Expectation:
     return expectation
 
 
-# The Parquet column types (as polars reads them) under which a declared type reaches GX the
-# same way in every chunk, nulls or not (`to_pandas_for_gx`): strings and vocabularies as
-# strings, Int64 as int64 or Int64, Float64 as float64, Boolean as boolean. Other column types
-# can differ between chunks (an Int32 column is float64 in a chunk with a null, int32 without;
-# values of a List column are checked one by one and nulls skipped), and so can dates and
-# datetimes (one outside pandas' nanosecond range, 1677-2262, keeps its chunk's column from
-# becoming datetime64[ns]): their type checks run on every chunk.
-_TYPES_FIXED_BY_FILE: dict[str, tuple[Any, ...]] = {
-    "string": (pl.String,), "category": (pl.String, pl.Categorical, pl.Enum),
-    "integer": (pl.Int64,), "number": (pl.Float64,), "boolean": (pl.Boolean,),
-}
+# Declared types whose column, stored in its declared Parquet type, reaches GX the same way in
+# every chunk, nulls or not (`to_pandas_for_gx`): String (or a vocabulary's dictionary of strings,
+# read as Categorical) as strings, Int64 as int64 or Int64, Float64 as float64, Boolean as
+# boolean. A column stored in another type can differ between chunks (an Int32 column is float64
+# in a chunk with a null, int32 without; a List column's values are checked one by one, nulls
+# skipped), and so can dates and datetimes (one outside pandas' nanosecond range, 1677-2262,
+# keeps its chunk's column from becoming datetime64[ns]): their type checks run on every chunk.
+_TYPES_FIXED_BY_FILE = frozenset({"string", "category", "integer", "number", "boolean"})
 
 
 def columns_typed_by_file(spec: TableSpec, path: Path) -> frozenset[str]:
@@ -192,8 +197,8 @@ def columns_typed_by_file(spec: TableSpec, path: Path) -> frozenset[str]:
     fixed = set()
     for f in spec.fields:
         dtype = schema.get(f.name)
-        if dtype is not None and any(dtype == kind or isinstance(dtype, kind)
-                                     for kind in _TYPES_FIXED_BY_FILE.get(f.type, ())):
+        if f.type in _TYPES_FIXED_BY_FILE and dtype is not None and (
+                dtype == f.polars_type or f.type == "category" and isinstance(dtype, pl.Categorical | pl.Enum)):
             fixed.add(f.name)
     return frozenset(fixed)
 

@@ -7,7 +7,8 @@ change meant only to make them faster can be shown to change nothing.
     python benchmarks/output_snapshot.py compare /tmp/snap-syn.pkl /tmp/spd-corpus --max-docs 1500
 
 The snapshot holds every field of every ingested Document (and its source_id / text_sha256), every
-field of every `extract_document` result, all TableBuilder rows and its actor fragment.
+field of every `extract_document` result, and every row of the TableBuilder's fragments (the tables
+a batch writes, actors per document) and of its merged actors table.
 `compare` exits 1 and prints the first differences when anything differs.
 """
 
@@ -44,15 +45,15 @@ def snapshot(folder: Path, max_docs: int | None) -> dict:
     return {
         "documents": documents,
         "extractions": extractions,
-        "rows": dict(builder.rows),
-        "actor_fragment": builder.actor_fragment().to_dicts(),
+        "rows": {name: frame.to_dicts() for name, frame in builder.fragments().items()}
+        | {"actors (merged)": builder.frames()["actors"].to_dicts()},
     }
 
 
 def compare(expected: dict, got: dict) -> int:
     """The number of differing items (documents, extractions, fragment rows, tables)."""
     differences = 0
-    for key in ("documents", "extractions", "actor_fragment"):
+    for key in ("documents", "extractions"):
         if len(expected[key]) != len(got[key]):
             differences += 1
             print(f"DIFF {key}: {len(expected[key])} expected, {len(got[key])} got")

@@ -7,15 +7,21 @@ import re
 import unicodedata
 from functools import lru_cache
 
-_SEPARATOR = "\x1f"
+ID_SEPARATOR = "\x1f"
 
 
 def make_id(prefix: str, *parts: object) -> str:
-    """Return ``prefix_`` plus 16 hex digits of the SHA-256 of the key parts."""
+    """Return ``prefix_`` plus 16 hex digits of the SHA-256 of the key parts (None counts as "")."""
     # A list, not a generator, and no str() of what is already a string: called for every row.
-    key = _SEPARATOR.join(
+    return id_of_key(prefix, ID_SEPARATOR.join(
         [part if type(part) is str else "" if part is None else str(part) for part in parts]
-    )
+    ))
+
+
+def id_of_key(prefix: str, key: str) -> str:
+    """The id of a key already joined: ``make_id(prefix, *parts) == id_of_key(prefix,
+    ID_SEPARATOR.join(parts))`` when every part is a str. For callers that join str parts
+    themselves: half the cost of `make_id`, which converts each part."""
     return f"{prefix}_{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from functools import lru_cache
 from typing import Any
 
@@ -10,7 +10,7 @@ import polars as pl
 
 from policytrace.documents import Document
 from policytrace.extract.model import Evidence, Extraction
-from policytrace.ids import make_id, normalise_name
+from policytrace.ids import ID_SEPARATOR, id_of_key, make_id, normalise_name
 from policytrace.ingest.common import word_count
 from policytrace.schema import Catalog, load_catalog
 
@@ -55,13 +55,15 @@ class _IdMaker:
 
     def __init__(self) -> None:
         # A plain dict: a Counter calls its Python-level __missing__ for every new key.
-        self._seen: dict[tuple[Any, ...], int] = {}
+        self._seen: dict[tuple[str, str], int] = {}
 
-    def __call__(self, prefix: str, *parts: Any) -> str:
-        key = (prefix, *parts)
-        occurrence = self._seen.get(key, 0)
-        self._seen[key] = occurrence + 1
-        return make_id(prefix, *parts, occurrence)
+    def __call__(self, prefix: str, *parts: str) -> str:
+        """`make_id(prefix, *parts, occurrence)`, for parts that are all str (a row's text and
+        labels): they are joined as they are, which halves the cost of an id."""
+        key = ID_SEPARATOR.join(parts)
+        occurrence = self._seen.get((prefix, key), 0)
+        self._seen[prefix, key] = occurrence + 1
+        return id_of_key(prefix, f"{key}{ID_SEPARATOR}{occurrence}")
 
 
 def document_row(document: Document) -> dict[str, Any]:
@@ -98,12 +100,9 @@ class TableBuilder:
         self.catalog = catalog or load_catalog()
         self.rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._next_position = 0
-        self._actors: dict[str, dict[str, Any]] = {}
-        self._actor_docs: dict[str, set[str]] = defaultdict(set)
-        self._actor_aliases: dict[str, set[str]] = defaultdict(set)
-        self._actor_mentions: Counter[str] = Counter()
-        # Per document: actor key -> (attributes, names seen, mentions), for `fragments()`.
-        self._document_actors: list[tuple[int, dict[str, list[Any]]]] = []
+        # Per document: its position and source id, and actor key -> [attributes, names seen,
+        # mentions]. The actors table (`frames`) and the actor fragment (`fragments`) come from it.
+        self._document_actors: list[tuple[int, str, dict[str, list[Any]]]] = []
 
     def add(self, document: Document, extraction: Extraction, position: int | None = None) -> None:
         """Add one document and what was extracted from it; `position` is its place in the input order."""
@@ -114,7 +113,7 @@ class TableBuilder:
         text = document.text
         new_id = _IdMaker()
         first_rows = {name: len(rows) for name, rows in self.rows.items()}
-        self._document_actors.append((position, {}))
+        self._document_actors.append((position, source_id, {}))
         self._add_rows(document, extraction, source_id, text, new_id)
         # Every row of this document carries its position, so rows can be put in input order.
         for name, rows in self.rows.items():
@@ -149,21 +148,15 @@ class TableBuilder:
                 "extractor_version": extraction.extractor_version,
             })
 
+        document_actors = self._document_actors[-1][2]
         for actor in extraction.actors:
             row_id = actor_id(actor.key)
-            self._actors.setdefault(actor.key, {
-                "actor_id": row_id, "name": actor.name, "actor_type": actor.actor_type,
-                "country": actor.country, "wikidata_id": actor.wikidata_id,
-                "is_registered": actor.is_registered,
-            })
-            self._actor_aliases[actor.key].update(actor.aliases)
-            self._actor_aliases[actor.key].add(actor.surface)
-            self._actor_docs[actor.key].add(source_id)
-            self._actor_mentions[actor.key] += 1
-            here = self._document_actors[-1][1].setdefault(actor.key, [
-                {"actor_id": row_id, "name": actor.name, "actor_type": actor.actor_type,
-                 "country": actor.country, "wikidata_id": actor.wikidata_id,
-                 "is_registered": actor.is_registered}, set(), 0])
+            here = document_actors.get(actor.key)
+            if here is None:  # the attributes of an actor's first mention in the document
+                here = document_actors[actor.key] = [
+                    {"actor_id": row_id, "name": actor.name, "actor_type": actor.actor_type,
+                     "country": actor.country, "wikidata_id": actor.wikidata_id,
+                     "is_registered": actor.is_registered}, set(), 0]
             here[1].update(actor.aliases)
             here[1].add(actor.surface)
             here[2] += 1
@@ -239,6 +232,25 @@ class TableBuilder:
                 self.rows["sources"].append(row)
             mention("sources", cited_id, cited.evidence)
 
+    def _actor_rows(self) -> list[dict[str, Any]]:
+        """The actors table's rows: an actor's attributes from its first mention, every name seen
+        but the canonical one as aliases, the documents (by source id) and mentions counted."""
+        merged: dict[str, list[Any]] = {}  # key -> [attributes, names, source ids, mentions]
+        for _position, source_id, actors in self._document_actors:
+            for key, (attributes, names, mentions) in actors.items():
+                actor = merged.get(key)
+                if actor is None:
+                    actor = merged[key] = [attributes, set(), set(), 0]
+                actor[1] |= names
+                actor[2].add(source_id)
+                actor[3] += mentions
+        return [
+            {**attributes,
+             "aliases": " | ".join(sorted(a for a in names if a and a != attributes["name"])) or None,
+             "document_count": len(source_ids), "mention_count": mentions}
+            for attributes, names, source_ids, mentions in merged.values()
+        ]
+
     def actor_fragment(self) -> pl.DataFrame:
         """Actors per document, not yet merged: one row per actor and document position (`_doc`).
 
@@ -246,7 +258,7 @@ class TableBuilder:
         duplicates removed); `PartStore.actors` merges the rows of the documents that are kept.
         """
         columns: dict[str, list[Any]] = {name: [] for name in ACTOR_FRAGMENT_SCHEMA}
-        for position, actors in self._document_actors:
+        for position, _source_id, actors in self._document_actors:
             for attributes, names, mentions in actors.values():
                 for name, value in attributes.items():
                     columns[name].append(value)
@@ -271,13 +283,7 @@ class TableBuilder:
 
         With keep_position, document-ordered tables keep the `_doc` column (for writing parts).
         """
-        actor_rows = []
-        for key, row in self._actors.items():
-            aliases = sorted(a for a in self._actor_aliases[key] if a and a != row["name"])
-            actor_rows.append({**row, "aliases": " | ".join(aliases) or None,
-                               "document_count": len(self._actor_docs[key]),
-                               "mention_count": self._actor_mentions[key]})
-        rows = {**self.rows, "actors": actor_rows}
+        rows = {**self.rows, "actors": self._actor_rows() if with_actors else []}
         frames = {}
         for spec in self.catalog:
             if spec.name == "actors" and not with_actors:

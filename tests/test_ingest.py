@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from policytrace.ingest import ingest_folder
-from tests.conftest import FIXTURES, SEEDS
+from tests.conftest import FIXTURES, ROOT, SEEDS
 
 
 def by_name(result, name):
@@ -173,7 +173,7 @@ def test_a_time_glued_to_a_zone_is_not_read_as_a_dateline(tmp_path: Path):
     assert doc.published_at is None and doc.published_timezone is None
 
 
-@pytest.mark.parametrize(("language", "text"), [
+NON_ENGLISH = [
     ("de", "Das Gericht in der Stadt hat am Montag entschieden, dass die Männer, die aus der Haft an die "
            "Front geschickt wurden, nach ihrer Rückkehr wieder vor Gericht stehen müssen. Die Angehörigen "
            "sagten, sie hätten keine Nachricht von den Behörden erhalten."),
@@ -184,13 +184,42 @@ def test_a_time_glued_to_a_zone_is_not_read_as_a_dateline(tmp_path: Path):
     ("uk", "Суд у місті в понеділок вирішив, що чоловіки, яких відправили з колонії на фронт, після "
            "повернення знову постануть перед судом. Родичі сказали, що не отримали жодних повідомлень "
            "від влади."),
-])
+]
+
+
+@pytest.mark.parametrize(("language", "text"), NON_ENGLISH)
 def test_language_of_a_non_english_article(tmp_path: Path, language: str, text: str):
     # Long enough that only the beginning is sampled.
     body = "\n\n".join([text] * 6)
     (tmp_path / "story.txt").write_text(f"Headline\n\n{body}\n")
     (doc,) = ingest_folder(tmp_path).documents
     assert len(doc.text) > 1000 and doc.language == language
+
+
+def test_the_language_scorer_agrees_with_py3langid():
+    # LanguageScorer reads py3langid's model itself (cheaper): its languages and leads must be the
+    # ones py3langid's own rank and classify give, on texts of several languages and lengths,
+    # shouting, digits only, and an empty text.
+    import py3langid
+
+    from policytrace.ingest.language import language_scorer
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted((ROOT / "tests" / "devset").iterdir())
+             if not path.name.endswith(".facts.json")]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    texts += [text for _, text in NON_ENGLISH]
+    texts += ["THE MINISTRY SAID ON MONDAY THAT THE MEN WERE FREED", "12 34 56 78", "", "Суд решил."]
+    scorer = language_scorer()
+    compared = 0
+    for text in texts:
+        for length in (60, 400, 800):
+            sample = text[:length]
+            ranked = py3langid.rank(sample)
+            assert scorer.best_two(sample) == (ranked[0][0], ranked[0][1] - ranked[1][1]), sample
+            assert scorer.best(sample) == py3langid.classify(sample)[0], sample
+            compared += 1
+    assert compared >= 3 * 30
+    assert {scorer.best(text) for _, text in NON_ENGLISH} == {"de", "ru", "uk"}
 
 
 def test_language_of_an_article_that_opens_with_a_long_link(tmp_path: Path):

@@ -230,3 +230,19 @@ def test_language_of_an_article_that_opens_with_a_long_link(tmp_path: Path):
     (tmp_path / "story.txt").write_text(f"Headline\n\n{link}\n\n{body}\n")
     (doc,) = ingest_folder(tmp_path).documents
     assert doc.text.startswith(link) and doc.language == "de"
+
+
+def test_a_documents_hash_and_id_follow_an_edited_text(tmp_path: Path):
+    # text_sha256 is kept after the first call: an edit of the text must still be seen.
+    import dataclasses
+    import hashlib
+
+    (tmp_path / "story.txt").write_text("Headline\n\nThe ministry said on Monday that the men were freed.\n")
+    (doc,) = ingest_folder(tmp_path).documents
+    first_hash, first_id = doc.text_sha256, doc.source_id
+    assert first_hash == hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
+    doc.text = doc.text.replace("Monday", "Tuesday")
+    assert doc.text_sha256 == hashlib.sha256(doc.text.encode("utf-8")).hexdigest() != first_hash
+    assert doc.source_id != first_id
+    # The kept hash is not a field: copies and comparisons see only the document's own fields.
+    assert dataclasses.replace(doc).text_sha256 == doc.text_sha256 and dataclasses.replace(doc) == doc

@@ -29,7 +29,12 @@ class Document:
 
     @property
     def text_sha256(self) -> str:
-        return sha256_hex(self.text)
+        # Ids, cache keys and rows ask for it ~8 times per document: hashed once per text object
+        # (a str cannot change; a new text is a new object and is hashed again).
+        cached = self.__dict__.get("_text_sha256")
+        if cached is None or cached[0] is not self.text:
+            cached = self.__dict__["_text_sha256"] = (self.text, sha256_hex(self.text))
+        return cached[1]
 
     @property
     def source_id(self) -> str:

@@ -126,3 +126,23 @@ def test_flow_process_imports_neither_gx_nor_spacy_when_workers_validate(tmp_pat
     latest = tmp_path / "out" / "latest"
     assert (latest / "figures" / "events_by_month.svg").exists()
     assert (latest / "validation" / "data_docs" / "index.html").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads the process's memory from /proc")
+def test_the_gate_warm_up_gives_back_the_language_model():
+    # A worker's batches need the language model (~96 MB), its gate units do not: the warm-up
+    # before the gate lets it go, so that the largest gate units peak without it.
+    import os
+
+    import policytrace.validate  # noqa: F401  (imported first: the warm-up's import must not count)
+    from policytrace.ingest.common import detect_language
+
+    def resident_mb() -> float:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    assert detect_language("The ministry said on Monday that the men were freed from the colony.") == "en"
+    with_model = resident_mb()
+    gate_units.warm_worker()
+    assert with_model - resident_mb() > 50
+    # A batch retried after the warm-up loads the model again.
+    assert detect_language("Das Gericht hat am Montag entschieden, dass die Männer frei sind.") == "de"

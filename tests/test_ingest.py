@@ -215,7 +215,7 @@ def test_the_language_scorer_agrees_with_py3langid():
         for length in (60, 400, 800):
             sample = text[:length]
             ranked = py3langid.rank(sample)
-            assert scorer.best_two(sample) == (ranked[0][0], ranked[0][1] - ranked[1][1]), sample
+            assert scorer.best_with_lead(sample) == (ranked[0][0], ranked[0][1] - ranked[1][1]), sample
             assert scorer.best(sample) == py3langid.classify(sample)[0], sample
             compared += 1
     assert compared >= 3 * 30

@@ -77,6 +77,9 @@ class TableSpec:
     sort_by: tuple[str, ...]
     row_order: str = "key"  # "document": input order of documents first, then sort_by
     ordered_columns: tuple[tuple[str, str], ...] = ()
+    # At most this many rows per Parquet row group (the writers' default otherwise): a table of
+    # long texts would hold ~0.5 GB per 100,000 rows while a row group is built.
+    row_group_rows: int | None = None
 
     @property
     def column_names(self) -> list[str]:
@@ -169,6 +172,7 @@ def _parse_table(raw: dict[str, Any]) -> TableSpec:
         sort_by=tuple(raw["sort_by"] if "sort_by" in raw else raw["primary_key"]),
         row_order=raw.get("row_order", "key"),
         ordered_columns=tuple(tuple(pair) for pair in raw.get("ordered_columns") or []),
+        row_group_rows=int(raw["row_group_rows"]) if raw.get("row_group_rows") else None,
     )
 
 

@@ -50,7 +50,7 @@ class TableFileWriter:
 
     def __init__(self, spec: TableSpec, folder: Path, row_group_rows: int = 100_000) -> None:
         self.spec = spec
-        self.row_group_rows = row_group_rows
+        self.row_group_rows = min(row_group_rows, spec.row_group_rows or row_group_rows)
         self.rows = 0
         self._pending: list[pl.DataFrame] = []
         self._pending_rows = 0

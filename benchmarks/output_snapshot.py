@@ -25,6 +25,10 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
+# 2: tables as the fragments' rows plus the merged actors table (1 held the builder's own rows).
+SNAPSHOT_FORMAT = 2
+
+
 def snapshot(folder: Path, max_docs: int | None) -> dict:
     """Everything the pipeline derives from the documents of a folder, as plain values."""
     from extract_speed import read_documents
@@ -43,6 +47,7 @@ def snapshot(folder: Path, max_docs: int | None) -> dict:
         extractions.append(dataclasses.asdict(extraction))
         builder.add(document, extraction, position)
     return {
+        "format": SNAPSHOT_FORMAT,
         "documents": documents,
         "extractions": extractions,
         "rows": {name: frame.to_dicts() for name, frame in builder.fragments().items()}
@@ -85,7 +90,11 @@ def main() -> int:
         options.snapshot.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         print(f"recorded {summary} to {options.snapshot}")
         return 0
-    differences = compare(pickle.loads(options.snapshot.read_bytes()), result)
+    expected = pickle.loads(options.snapshot.read_bytes())
+    if expected.get("format") != SNAPSHOT_FORMAT:
+        print(f"{options.snapshot} was recorded in another format: record it again with the code to compare against")
+        return 2
+    differences = compare(expected, result)
     print(f"compared {summary}: {'identical' if not differences else f'{differences} differences'}")
     return 1 if differences else 0
 

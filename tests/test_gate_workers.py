@@ -129,20 +129,28 @@ def test_flow_process_imports_neither_gx_nor_spacy_when_workers_validate(tmp_pat
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="reads the process's memory from /proc")
-def test_the_gate_warm_up_gives_back_the_language_model():
+def test_the_gate_warm_up_gives_back_the_language_model(monkeypatch):
     # A worker's batches need the language model (~96 MB), its gate units do not: the warm-up
     # before the gate lets it go, so that the largest gate units peak without it.
     import os
+    import weakref
 
+    import policytrace.settings
     import policytrace.validate  # noqa: F401  (imported first: the warm-up's import must not count)
     from policytrace.ingest.common import detect_language
+    from policytrace.ingest.language import language_scorer
+
+    # Not in the test process: the warm-up also freezes the collector's objects for good.
+    monkeypatch.setattr(policytrace.settings, "freeze_loaded", lambda: None)
 
     def resident_mb() -> float:
         return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     assert detect_language("The ministry said on Monday that the men were freed from the colony.") == "en"
+    model = weakref.ref(language_scorer())
     with_model = resident_mb()
     gate_units.warm_worker()
+    assert model() is None
     assert with_model - resident_mb() > 50
     # A batch retried after the warm-up loads the model again.
     assert detect_language("Das Gericht hat am Montag entschieden, dass die Männer frei sind.") == "de"

@@ -208,7 +208,15 @@ def test_the_language_scorer_agrees_with_py3langid():
              if not path.name.endswith(".facts.json")]
     texts += [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
     texts += [text for _, text in NON_ENGLISH]
-    texts += ["THE MINISTRY SAID ON MONDAY THAT THE MEN WERE FREED", "12 34 56 78", "", "Суд решил."]
+    # Serbian is the model's one label with two columns (Cyrillic and Latin), merged into one.
+    serbian = ("Суд у граду је у понедељак одлучио да мушкарци који су послати из затвора на фронт "
+               "морају поново да изађу пред суд.")
+    texts += [serbian, "Sud u gradu je u ponedeljak odlučio da muškarci koji su poslati iz zatvora na front "
+              "moraju ponovo da izađu pred sud."]
+    # Shouting, digits only, empty, decomposed accents (normalised first), a lone surrogate.
+    texts += ["THE MINISTRY SAID ON MONDAY THAT THE MEN WERE FREED", "12 34 56 78", "", "Суд решил.",
+              "Cafe\u0301 de la gare : le tribunal a de\u0301cide\u0301 lundi que les hommes seront libe\u0301re\u0301s.",
+              "\ud800 the ministry said on monday that the men were freed"]
     scorer = language_scorer()
     compared = 0
     for text in texts:
@@ -220,6 +228,7 @@ def test_the_language_scorer_agrees_with_py3langid():
             compared += 1
     assert compared >= 3 * 30
     assert {scorer.best(text) for _, text in NON_ENGLISH} == {"de", "ru", "uk"}
+    assert scorer.best(serbian) == "sr"
 
 
 def test_language_of_an_article_that_opens_with_a_long_link(tmp_path: Path):

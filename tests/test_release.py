@@ -279,3 +279,18 @@ def test_a_table_of_long_texts_is_written_in_smaller_row_groups(tmp_path: Path):
     writer.write(event_actors.conform(frame))
     writer.close()
     assert pq.ParquetFile(tmp_path / "event_actors.parquet").metadata.num_row_groups == 1
+
+
+def test_row_ids_are_make_id_of_their_parts_and_occurrence():
+    # Row ids join their text parts directly (the fast path) and must stay the ids make_id gives,
+    # with a repeated key numbered by occurrence; a part that is not text is converted as make_id does.
+    from policytrace.ids import make_id
+    from policytrace.tables import _IdMaker
+
+    new_id = _IdMaker()
+    parts = ("src_0123456789abcdef", "pardons", "The ministry said pardons would end.")
+    assert new_id("evt", *parts) == make_id("evt", *parts, 0)
+    assert new_id("evt", *parts) == make_id("evt", *parts, 1)
+    assert new_id("men", *parts) == make_id("men", *parts, 0)
+    assert new_id("cnd", "src_0123456789abcdef", 2024, None, "a sentence") == \
+        make_id("cnd", "src_0123456789abcdef", 2024, None, "a sentence", 0)

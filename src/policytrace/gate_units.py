@@ -286,20 +286,27 @@ def run_unit_in_worker(folder: Path, unit: GateUnit, topic: Topic, catalog: Cata
     """Run one unit (in a worker process: this is where Great Expectations is imported)."""
     from policytrace.validate import run_unit
 
+    # Again here: the pool may hand both warm-ups to the worker that finished its batches first.
+    _drop_language_model()
     return run_unit(folder, unit, topic, catalog, chunk_rows, row_counts, baseline, docs_dir, docs_index)
+
+
+def _drop_language_model() -> None:
+    """Let go of the language model (~96 MB), which only reading documents needs: its tables count
+    in a forked worker's RSS from the fork on, and the gate's largest units peak on top of them.
+    A batch retried afterwards loads it again (~0.8 s)."""
+    from policytrace.ingest.language import language_scorer
+
+    language_scorer.cache_clear()
 
 
 def warm_worker() -> None:
     """Import the gate's code in a worker before its first unit arrives (Great Expectations: ~2 s),
     and let go of the language model, which only reading documents needs."""
     import policytrace.validate  # noqa: F401
-    from policytrace.ingest.language import language_scorer
     from policytrace.settings import freeze_loaded
 
-    # Its two tables (~96 MB) count in a forked worker's RSS from the start, and the gate's largest
-    # units peak on top of them: at 100,000 documents that left the worker ~14 MB under 1 GB.
-    # A batch retried after this loads the model again (~0.8 s).
-    language_scorer.cache_clear()
+    _drop_language_model()
     # The imported modules, and the caches the batches filled, live as long as the worker.
     freeze_loaded()
 

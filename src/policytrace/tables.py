@@ -58,9 +58,12 @@ class _IdMaker:
         self._seen: dict[tuple[str, str], int] = {}
 
     def __call__(self, prefix: str, *parts: str) -> str:
-        """`make_id(prefix, *parts, occurrence)`, for parts that are all str (a row's text and
-        labels): they are joined as they are, which halves the cost of an id."""
-        key = ID_SEPARATOR.join(parts)
+        """`make_id(prefix, *parts, occurrence)`; parts that are all str (a row's text and labels, as
+        always in practice) are joined as they are, which halves the cost of an id."""
+        try:
+            key = ID_SEPARATOR.join(parts)
+        except TypeError:  # a part that is not text (a number in a topic's YAML): as make_id converts it
+            key = ID_SEPARATOR.join(["" if part is None else str(part) for part in parts])
         occurrence = self._seen.get((prefix, key), 0)
         self._seen[prefix, key] = occurrence + 1
         return id_of_key(prefix, f"{key}{ID_SEPARATOR}{occurrence}")

@@ -90,3 +90,25 @@ def test_output_to_an_fsspec_url_uploads_the_release_and_moves_the_pointer(tmp_p
     assert (bucket / "LATEST").read_text().strip() == second.version != first.version
     changelog = (bucket / "latest" / "CHANGELOG.md").read_text()
     assert f"Compared with release `{first.version}`" in changelog
+
+
+def test_a_release_rebuilt_from_changed_inputs_with_the_same_tables_is_then_up_to_date(tmp_path: Path):
+    # A registry entry that no document mentions changes the topic (and so the inputs' fingerprint)
+    # but not the tables: the run finds the release already published and points latest at it.
+    # The release keeps its first ingest report, and the next run must still be a no-op.
+    inputs, output = corpus(tmp_path), tmp_path / "out"
+    topic = tmp_path / "topic"
+    shutil.copytree(TOPICS_DIR / "prison_recruitment", topic)
+    first = run_in_process(inputs, output, topic_name=str(topic))
+    assert first.published
+    registry = yaml.safe_load((topic / "actors.yaml").read_text(encoding="utf-8"))
+    registry.append({"key": "nobody_here", "name": "Quillon Vantreese", "type": "person"})
+    (topic / "actors.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+    from policytrace.topic import load_topic
+    load_topic.cache_clear()
+    second = run_in_process(inputs, output, topic_name=str(topic))
+    assert not second.up_to_date and second.published and second.version == first.version
+    assert "already exists" in second.message
+    third = run_in_process(inputs, output, topic_name=str(topic))
+    assert third.up_to_date and third.version == first.version
+    assert third.documents == second.documents and third.rejected == second.rejected

@@ -474,15 +474,36 @@ def new_report_dir(output: Path) -> Path:
     return output / "runs" / stamp
 
 
+# In the output's cache folder: the inputs the latest release was last rebuilt from, and that run's
+# report (`finish_run`). Releases are never rewritten, so a release whose tables a run with other
+# inputs gave again (a new code or schema version, same rows) keeps its first ingest report.
+CONFIRMED_INPUTS = "confirmed_inputs.json"
+
+
+def _confirmed_report(output: Path, latest: Path, fingerprint: str) -> dict[str, Any] | None:
+    """The ingest report of the run that last gave the latest release from these inputs, if any."""
+    try:
+        confirmed = json.loads((output / "cache" / CONFIRMED_INPUTS).read_text(encoding="utf-8"))
+        if confirmed["fingerprint"] != fingerprint or confirmed["version"] != latest.name:
+            return None
+        report: dict[str, Any] = json.loads((output / "runs" / confirmed["report"]).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return report if report.get("inputs_fingerprint") == fingerprint else None
+
+
 def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary | None:
-    """The summary of the latest release if it was built from exactly these inputs, else None."""
+    """The summary of the latest release if it was built, or last rebuilt, from exactly these
+    inputs, else None."""
     latest = latest_release(output)
     report_path = latest / "ingest_report.json" if latest else None
-    if not report_path or not report_path.exists():
+    if not latest or not report_path or not report_path.exists():
         return None
     report = json.loads(report_path.read_text(encoding="utf-8"))
     if report.get("inputs_fingerprint") != fingerprint:
-        return None
+        report = _confirmed_report(output, latest, fingerprint)
+        if report is None:
+            return None
     package = json.loads((latest / "datapackage.json").read_text(encoding="utf-8"))
     return RunSummary(
         input=str(root), output=str(output), documents=report["documents"],
@@ -524,6 +545,15 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
         input_sources=[{"title": f"news documents in {state.root.name}/", "path": state.root.name}],
         extra_files={"ingest_report.json": report}, submit=pool.call if pool is not None else None,
     )
+    if result.published and result.version:
+        # So that the next run with these inputs finds the release up to date, even when this
+        # run only pointed `latest` at an existing release with the same tables.
+        confirmed = {"fingerprint": fingerprint, "version": result.version,
+                     "report": (report_dir / "ingest_report.json").relative_to(state.output / "runs").as_posix()}
+        path = state.output / "cache" / CONFIRMED_INPUTS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".tmp").write_text(json.dumps(confirmed, indent=2), encoding="utf-8")
+        path.with_suffix(".tmp").replace(path)
     return RunSummary(
         **base, row_counts=row_counts, published=result.published, version=result.version,
         release_dir=str(result.release_dir) if result.release_dir else None,

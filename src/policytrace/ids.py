@@ -12,10 +12,13 @@ ID_SEPARATOR = "\x1f"
 
 def make_id(prefix: str, *parts: object) -> str:
     """Return ``prefix_`` plus 16 hex digits of the SHA-256 of the key parts (None counts as "")."""
+    return id_of_key(prefix, join_parts(parts))
+
+
+def join_parts(parts: tuple[object, ...]) -> str:
+    """The key `make_id` hashes: the parts as text (None as ""), joined by ID_SEPARATOR."""
     # A list, not a generator, and no str() of what is already a string: called for every row.
-    return id_of_key(prefix, ID_SEPARATOR.join(
-        [part if type(part) is str else "" if part is None else str(part) for part in parts]
-    ))
+    return ID_SEPARATOR.join([part if type(part) is str else "" if part is None else str(part) for part in parts])
 
 
 def id_of_key(prefix: str, key: str) -> str:

@@ -474,9 +474,10 @@ def new_report_dir(output: Path) -> Path:
     return output / "runs" / stamp
 
 
-# In the output's cache folder: the inputs the latest release was last rebuilt from, and that run's
-# report (`finish_run`). Releases are never rewritten, so a release whose tables a run with other
-# inputs gave again (a new code or schema version, same rows) keeps its first ingest report.
+# In the output's cache folder: the release the latest run published (or pointed `latest` at) and
+# that run's report, with its inputs' fingerprint (`finish_run`). Releases are never rewritten, so
+# a release whose tables a run with other inputs gave again (a new code or schema version, same
+# rows) keeps its first ingest report.
 CONFIRMED_INPUTS = "confirmed_inputs.json"
 
 
@@ -484,7 +485,7 @@ def _confirmed_report(output: Path, latest: Path, fingerprint: str) -> dict[str,
     """The ingest report of the run that last gave the latest release from these inputs, if any."""
     try:
         confirmed = json.loads((output / "cache" / CONFIRMED_INPUTS).read_text(encoding="utf-8"))
-        if confirmed["fingerprint"] != fingerprint or confirmed["version"] != latest.name:
+        if confirmed["version"] != latest.name:
             return None
         report: dict[str, Any] = json.loads((output / "runs" / confirmed["report"]).read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError):
@@ -548,7 +549,8 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
     if result.published and result.version:
         # So that the next run with these inputs finds the release up to date, even when this
         # run only pointed `latest` at an existing release with the same tables.
-        confirmed = {"fingerprint": fingerprint, "version": result.version,
+        # The run's report holds the fingerprint.
+        confirmed = {"version": result.version,
                      "report": (report_dir / "ingest_report.json").relative_to(state.output / "runs").as_posix()}
         path = state.output / "cache" / CONFIRMED_INPUTS
         path.parent.mkdir(parents=True, exist_ok=True)

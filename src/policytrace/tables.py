@@ -10,7 +10,7 @@ import polars as pl
 
 from policytrace.documents import Document
 from policytrace.extract.model import Evidence, Extraction
-from policytrace.ids import ID_SEPARATOR, id_of_key, make_id, normalise_name
+from policytrace.ids import ID_SEPARATOR, id_of_key, join_parts, make_id, normalise_name
 from policytrace.ingest.common import word_count
 from policytrace.schema import Catalog, load_catalog
 
@@ -62,8 +62,8 @@ class _IdMaker:
         always in practice) are joined as they are, which halves the cost of an id."""
         try:
             key = ID_SEPARATOR.join(parts)
-        except TypeError:  # a part that is not text (a number in a topic's YAML): as make_id converts it
-            key = ID_SEPARATOR.join(["" if part is None else str(part) for part in parts])
+        except TypeError:  # a part that is not text (a number in a topic's YAML)
+            key = join_parts(parts)
         occurrence = self._seen.get((prefix, key), 0)
         self._seen[prefix, key] = occurrence + 1
         return id_of_key(prefix, f"{key}{ID_SEPARATOR}{occurrence}")

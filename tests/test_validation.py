@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -194,6 +195,18 @@ def test_published_release_carries_offline_data_docs(seed_release: Path):
         assert external_fetches(page.read_text(encoding="utf-8")) == [], page
     results = json.loads((seed_release / "validation" / "validation.json").read_text())
     assert results["success"] is True and results["expectation_count"] > 100
+
+
+def test_the_gate_writes_data_docs_only_where_asked(published: Path, tmp_path: Path, monkeypatch):
+    # GX's ephemeral context comes with a Data Docs site of its own in a new temporary folder;
+    # building docs rendered it as well and left it there (4 MB per context, 18 contexts a run).
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    report = Gate().validate_release(published / "latest", load_topic(), docs_dir=tmp_path / "docs")
+    assert report.success
+    assert len(list((tmp_path / "docs").rglob("*.html"))) > 10
+    assert list(temporary.iterdir()) == []
 
 
 def test_validate_command_reports_failures(published: Path, tmp_path: Path):

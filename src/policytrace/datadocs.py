@@ -73,7 +73,11 @@ def reuse_compiled_templates() -> None:
 
 
 def add_docs_site(context: Any, folder: Path) -> None:
-    """Register a filesystem Data Docs site in `folder` on a GX context."""
+    """Make a filesystem Data Docs site in `folder` the GX context's only one."""
+    # An ephemeral context comes with a site in a fresh temporary folder, which every
+    # build_data_docs rendered too (suite pages included) and left behind: 4 MB per context.
+    for name in list(context.variables.data_docs_sites or {}):
+        context.delete_data_docs_site(name)
     context.add_data_docs_site(
         site_name="policytrace",
         site_config={

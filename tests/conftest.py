@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 # Prefect reads its settings at import: isolate its home before anything imports it.
-os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="policytrace-prefect-")
+os.environ["PREFECT_HOME"] = _PREFECT_HOME = tempfile.mkdtemp(prefix="policytrace-prefect-")
+atexit.register(shutil.rmtree, _PREFECT_HOME, True)  # one per test process, else left behind
 os.environ.pop("PREFECT_API_URL", None)
 from policytrace.settings import configure_environment  # noqa: E402
 

@@ -32,8 +32,11 @@ def event_timeline(release: Path, path: Path) -> Path:
         colours = plt.get_cmap("tab20").colors
         for index, event_type in enumerate(types):
             values = table.get_column(event_type).to_list()
-            axes.bar(months, values, width=25, bottom=bottom, label=event_type,
-                     color=colours[index % len(colours)])
+            # Only the months with events of this type: a zero-height bar draws nothing, yet cost
+            # as much as a visible one (a third of the bars at 10,000 documents).
+            shown = [i for i, value in enumerate(values) if value]
+            axes.bar([months[i] for i in shown], [values[i] for i in shown], width=25,
+                     bottom=[bottom[i] for i in shown], label=event_type, color=colours[index % len(colours)])
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         axes.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     else:

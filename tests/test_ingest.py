@@ -255,3 +255,36 @@ def test_a_documents_hash_and_id_follow_an_edited_text(tmp_path: Path):
     assert doc.source_id != first_id
     # The kept hash is not a field: copies and comparisons see only the document's own fields.
     assert dataclasses.replace(doc).text_sha256 == doc.text_sha256 and dataclasses.replace(doc) == doc
+
+
+def test_input_files_are_found_in_path_order_with_their_names(tmp_path: Path):
+    # Planning walks the folder with strings (os.walk); the order, names and skipped files must be
+    # those of the Paths a user would list: sorted part by part, so "a/z.txt" before "a.txt".
+    import fnmatch
+    import os
+
+    from policytrace.ingest import DEFAULT_EXCLUDE, discover_files, walk_files
+
+    root = tmp_path / "in"
+    for name in ["a.txt", "a/z.txt", "a/b/c.md", "A.json", "a-1.txt", "a 2.txt", "été.txt", "b/README.md",
+                 "b/x.facts.json", ".hidden/y.txt", "c/.notes.txt", "c/d.jsonl", "10.txt", "9.txt"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x", encoding="utf-8")
+    (root / "c" / "empty").mkdir()
+    os.symlink(root / "a.txt", root / "link.txt")  # a link to a file is a file
+    os.symlink(root / "a", root / "linked_folder")  # not visited, as rglob does not visit it
+    os.symlink(root / "missing.txt", root / "dangling.txt")  # not a file
+
+    expected_files, expected_skipped = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root)
+        if any(fnmatch.fnmatch(part, pattern) for part in relative.parts for pattern in DEFAULT_EXCLUDE):
+            expected_skipped.append(relative.as_posix())
+        else:
+            expected_files.append((path, relative.as_posix()))
+    files, skipped = walk_files(root)
+    assert files == expected_files and skipped == expected_skipped
+    assert [name for _path, name in files][:3] == ["10.txt", "9.txt", "A.json"]
+    assert "a/z.txt" in [name for _path, name in files] and ".hidden/y.txt" in skipped
+    assert discover_files(root) == ([path for path, _name in files], skipped)
+    assert walk_files(root / "a.txt") == ([(root / "a.txt", "a.txt")], [])

@@ -31,7 +31,7 @@ from policytrace.documents import location as document_location
 from policytrace.extract import EXTRACTOR_NAME, EXTRACTOR_VERSION
 from policytrace.extract.model import Extraction
 from policytrace.ids import sha256_hex
-from policytrace.ingest import DEFAULT_EXCLUDE, DuplicateFilter, discover_files, read_file, relative_name
+from policytrace.ingest import DEFAULT_EXCLUDE, DuplicateFilter, read_file, walk_files
 from policytrace.parts import PartStore
 from policytrace.paths import DEFAULT_TOPIC, SCHEMAS_DIR
 from policytrace.publish import latest_release, new_staging, remove_stale_staging
@@ -59,8 +59,8 @@ class InputFile:
 
 def plan_inputs(root: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> tuple[list[InputFile], list[str]]:
     """Every input file with its hash, in stable order; plus the files left out by `exclude`."""
-    files, skipped = discover_files(root, tuple(exclude))
-    inputs = [InputFile(path, relative_name(path, root), sha256_hex(path.read_bytes())) for path in files]
+    files, skipped = walk_files(root, tuple(exclude))
+    inputs = [InputFile(path, name, sha256_hex(path.read_bytes())) for path, name in files]
     return inputs, skipped
 
 

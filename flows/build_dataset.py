@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 from policytrace.settings import configure_environment
 
@@ -71,11 +72,17 @@ def _in_order(plan: pipeline.RunPlan, pool: pipeline.BatchPool | None) -> Iterat
     if pool is not None:
         pool.warm_gate_after(len(plan.batches))
     return pipeline.in_order_windowed(
-        # quote(): Prefect would otherwise walk every file of the batch looking for futures to wait
-        # for (there are none), twice per task: ~2 CPU-s of the flow's process at 10,000 documents.
-        plan, lambda index, files: process_batch.submit(index, quote(files), plan.root, plan.topic,
+        plan, lambda index, files: process_batch.submit(index, _large(files), plan.root, plan.topic,
                                                         plan.cache_path, plan.work_dir, pool.key if pool else None),
         max(WINDOW, 2 * pool.workers) if pool else WINDOW)
+
+
+def _large(value: Any) -> Any:
+    """A large task parameter, quoted where the task runs on this process's threads: Prefect would
+    otherwise walk all of it looking for futures to wait for (there are none), twice per task,
+    ~2 CPU-s of the flow's process at 10,000 documents. Not on Dask, where the task would get the
+    quote itself instead of its value."""
+    return quote(value) if _uses_threads() else value
 
 
 def _uses_threads() -> bool:
@@ -127,7 +134,7 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
                     len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}"))
             # The batches' workers run the validation gate too; this process then imports no
             # Great Expectations (nor pandas, matplotlib or spaCy).
-            return validate_and_publish(quote(state), quote(plan.skipped), plan.fingerprint, topic, version,
+            return validate_and_publish(_large(state), _large(plan.skipped), plan.fingerprint, topic, version,
                                         baseline, pool.key if pool else None)
     finally:
         plan.cleanup()

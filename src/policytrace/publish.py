@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import uuid
 from concurrent.futures import wait
 from dataclasses import dataclass
@@ -51,11 +52,14 @@ def _kill_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _fsync_files(paths: list[Path]) -> None:
+    for path in paths:
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+
+
 def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
+    _fsync_files([path for path in sorted(folder.rglob("*")) if path.is_file()])
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -219,6 +223,10 @@ def publish_staged(
 
     catalog = catalog or load_catalog()
     (output / RELEASES).mkdir(parents=True, exist_ok=True)
+    # While the gate runs (on the workers, or in this process), which does not change them.
+    write_back = _write_back_in_background(
+        [staging / f"{spec.name}.{suffix}" for spec in catalog for suffix in ("parquet", "csv")
+         if (staging / f"{spec.name}.{suffix}").exists()])
     figure_path = staging / "figures" / "events_by_month.svg"
     # The figure only reads the events table: drawn in a worker while the gate runs.
     figure = submit(draw_event_timeline, staging, figure_path) if submit is not None and gate is None else None
@@ -270,6 +278,7 @@ def publish_staged(
     finally:
         if figure is not None:
             wait([figure])  # it writes into staging: let it finish before staging goes
+        write_back.join()
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -278,6 +287,21 @@ def draw_event_timeline(release: Path, path: Path) -> Path:
     from policytrace.figures import event_timeline
 
     return event_timeline(release, path)
+
+
+def _write_back_in_background(paths: list[Path]) -> threading.Thread:
+    """Start writing files to disk on a thread (they are complete): the fsync before the release's
+    rename then finds little left to write. On the tables of 10,000 documents it waited ~0.5 s."""
+
+    def write_back() -> None:
+        try:
+            _fsync_files(paths)
+        except OSError:
+            pass  # a file gone with a failed run's staging; the fsync before the rename reports errors
+
+    thread = threading.Thread(target=write_back, name="policytrace-write-back", daemon=True)
+    thread.start()
+    return thread
 
 
 def _write_json(path: Path, data: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,13 +67,13 @@ def walk_files(root: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> tuple[li
                 # Paths sort part by part (case-insensitively on Windows).
                 found.append((parts if os.name != "nt" else tuple(p.lower() for p in parts), parts, path))
     found.sort()
-    patterns = tuple(exclude)
-    excluded: dict[str, bool] = {}
+    # fnmatch's patterns as one expression (fnmatch.fnmatch matches normcase'd names against them).
+    patterns = [f"(?:{fnmatch.translate(os.path.normcase(pattern))})" for pattern in exclude]
+    excluded = re.compile("|".join(patterns)).match if patterns else None
     files, skipped = [], []
     for _key, parts, path in found:
         name = "/".join(parts)
-        if any(excluded.setdefault(part, any(fnmatch.fnmatch(part, pattern) for pattern in patterns))
-               for part in parts):
+        if excluded is not None and any(excluded(os.path.normcase(part)) for part in parts):
             skipped.append(name)
         else:
             files.append((Path(path), name))

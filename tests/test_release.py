@@ -208,6 +208,35 @@ def test_kill_while_publishing_leaves_latest_on_previous_release(point: str, tmp
     assert not list(output.glob(".staging-*")) and not list(output.glob(".latest-*"))
 
 
+def test_a_write_error_met_while_the_gate_runs_publishes_nothing(tmp_path: Path, monkeypatch):
+    # The tables are written to disk on a thread while the gate runs. Linux reports a failed
+    # write-back once, to the first fsync that asks: that fsync's error must stop the release,
+    # even though the fsync before the rename (asking again) would find nothing wrong.
+    import errno
+
+    import policytrace.publish as publish_module
+
+    output = tmp_path / "out"
+    previous = build(SEEDS, output).resolve()
+    before = snapshot(output / "latest")
+    fsync_files = publish_module._fsync_files
+    reported: list[list[Path]] = []
+
+    def fsync_failing_once(paths: list[Path]) -> None:
+        if not reported:
+            reported.append(paths)
+            raise OSError(errno.EIO, "Input/output error", str(paths[0]))
+        fsync_files(paths)
+
+    monkeypatch.setattr(publish_module, "_fsync_files", fsync_failing_once)
+    with pytest.raises(OSError, match="Input/output error"):
+        run_in_process(inputs_with(tmp_path, FIXTURES / "release" / "unrelated_tram.json"), output)
+    assert reported and reported[0][0].suffix in (".parquet", ".csv")  # a table, by the thread
+    assert (output / "latest").resolve() == previous
+    assert snapshot(output / "latest") == before
+    assert len(list((output / "releases").iterdir())) == 1
+
+
 def test_shipped_dataset_matches_a_rebuild_from_seeds(seed_release: Path):
     shipped = ROOT / "output" / "latest"
     assert shipped.exists(), "output/latest is missing: run `policytrace run` and commit output/"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,12 +59,12 @@ def walk_files(root: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> tuple[li
     # file, most of planning a run.
     found = []
     top = str(root)
-    for folder, _dirs, names in os.walk(top):
+    for folder, _dirs, names in os.walk(top, onerror=_raise_unless_permission):
         inside = os.path.relpath(folder, top)
         prefix = () if inside == os.curdir else tuple(inside.split(os.sep))
         for name in names:
             path = os.path.join(folder, name)
-            if os.path.isfile(path):
+            if _is_file(path):
                 parts = (*prefix, name)
                 # Paths sort part by part (case-insensitively on Windows).
                 found.append((parts if os.name != "nt" else tuple(p.lower() for p in parts), parts, path))
@@ -78,6 +80,25 @@ def walk_files(root: Path, exclude: Iterable[str] = DEFAULT_EXCLUDE) -> tuple[li
         else:
             files.append((Path(path), name))
     return files, skipped
+
+
+# What Path.is_file and Path.rglob pass over; any other error (EIO, ESTALE) stops the run
+# instead of leaving files out of it unnoticed.
+_NOT_A_FILE = {errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP}
+
+
+def _raise_unless_permission(error: OSError) -> None:
+    if not isinstance(error, PermissionError):
+        raise error
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno in _NOT_A_FILE:
+            return False
+        raise
 
 
 def discover_files(

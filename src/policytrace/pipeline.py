@@ -131,7 +131,7 @@ def process_batch(index: int, files: list[InputFile], root: Path, topic_name: st
                 items = cached_files[key]
                 result.cached_files += 1
             else:
-                items = list(read_file(item.path, root))
+                items = list(read_file(item.path, root, item.name))
                 result.new_ingest_cache[key] = items
             for entry in items:
                 (result.documents if isinstance(entry, Document) else result.rejections).append(entry)
@@ -497,8 +497,7 @@ def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary
     """The summary of the latest release if it was built, or last rebuilt, from exactly these
     inputs, else None."""
     latest = latest_release(output)
-    report_path = latest / "ingest_report.json" if latest else None
-    if not latest or not report_path or not report_path.exists():
+    if latest is None or not (report_path := latest / "ingest_report.json").exists():
         return None
     report = json.loads(report_path.read_text(encoding="utf-8"))
     if report.get("inputs_fingerprint") != fingerprint:

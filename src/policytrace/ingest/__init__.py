@@ -116,9 +116,12 @@ def relative_name(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
-def read_file(path: Path, root: Path) -> Iterator[Document | Rejection]:
-    """Read one file with the reader for its extension; problems become Rejections, never exceptions."""
-    name = relative_name(path, root)
+def read_file(path: Path, root: Path, name: str | None = None) -> Iterator[Document | Rejection]:
+    """Read one file with the reader for its extension; problems become Rejections, never exceptions.
+
+    name: the file's name relative to root, when the caller has it already (`walk_files`).
+    """
+    name = name or relative_name(path, root)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         known = ", ".join(sorted(READERS))

@@ -57,6 +57,20 @@ def memory_mb(pid: int) -> tuple[float, float] | None:
     return values["VmRSS"], values["VmHWM"]
 
 
+def pss_mb(pid: int) -> float | None:
+    """Proportional set size of one process in MB (its private pages, plus its share of pages it shares
+    with other processes: forked workers share most of the fork server's), or None if it is gone.
+    Summed over a tree, PSS counts every page once, where summed RSS counts shared pages again and again."""
+    try:
+        rollup = (PROC / str(pid) / "smaps_rollup").read_text()
+    except OSError:
+        return None
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -147,6 +161,7 @@ class TreeSampler:
     log_path: Path
     interval: float = 1.0
     peak_tree_rss_mb: float = 0.0
+    peak_tree_pss_mb: float = 0.0
     peak_by_pid: dict[int, float] = field(default_factory=dict)
     # Last CPU seconds seen per process, with its role (a process's CPU after the last sample is lost).
     cpu_by_pid: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -181,7 +196,10 @@ class TreeSampler:
             return
         total = sum(rss for rss, _peak in processes.values())
         self.peak_tree_rss_mb = max(self.peak_tree_rss_mb, total)
+        tree_pss = sum(pss for pid in processes if (pss := pss_mb(pid)) is not None)
+        self.peak_tree_pss_mb = max(self.peak_tree_pss_mb, tree_pss)
         log.write(json.dumps({"t": round(elapsed, 1), "tree_rss_mb": round(total, 1),
+                              "tree_pss_mb": round(tree_pss, 1),
                               "rss_mb": {pid: round(rss, 1) for pid, (rss, _) in processes.items()}}) + "\n")
         log.flush()
 

@@ -33,15 +33,34 @@ def machine() -> dict:
     """Cores, CPU model, memory, Python and the versions of the packages that do the work."""
     from importlib.metadata import version
 
-    cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), "unknown")
+    cpuinfo = dict(line.split(":", 1) for line in Path("/proc/cpuinfo").read_text().splitlines() if ":" in line)
+    cpuinfo = {key.strip(): value.strip() for key, value in cpuinfo.items()}
+    cpu_model = cpuinfo.get("model name", "unknown")
     memory_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                      if line.startswith("MemTotal:"))
     packages = ["policytrace", "prefect", "great_expectations", "polars", "pyarrow", "spacy",
                 "dateparser", "py3langid"]
     return {"measure": "machine", "nproc": os.cpu_count(), "cpu_model": cpu_model,
+            # family/model tell CPU generations apart where the model name does not ("AMD EPYC")
+            "cpu_family_model": f"{cpuinfo.get('cpu family', '?')}/{cpuinfo.get('model', '?')}",
+            "cpu_mhz": cpuinfo.get("cpu MHz"), "cache": cpuinfo.get("cache size"),
+            "calibration_cpu_seconds": calibration(),
             "memory_gb": round(memory_kb / 1024 ** 2, 1), "python": sys.version.split()[0],
             "versions": {name: version(name) for name in packages}}
+
+
+def calibration() -> float:
+    """CPU seconds of a fixed pure-Python workload (the best of three): virtual machines of the same
+    "model name" differed ~2x in speed, so every run says how fast its machine was."""
+    def work() -> float:
+        started = time.process_time()
+        counts: dict[str, int] = {}
+        for i in range(1_000_000):
+            word = f"w{i % 5000}"
+            counts[word] = counts.get(word, 0) + len(word.upper())
+        return time.process_time() - started
+
+    return round(min(work() for _ in range(3)), 3)
 
 
 def corpus_for(docs: int, seed: int, work: Path) -> tuple[Path, dict]:
@@ -88,6 +107,7 @@ def run_phase(phase: str, arguments: list[str], environment: dict[str, str], rss
         sampler.stop()
     observed = {"wall_seconds": round(time.perf_counter() - started, 2),
                 "sampled_peak_tree_rss_mb": round(sampler.peak_tree_rss_mb, 1),
+                "sampled_peak_tree_pss_mb": round(sampler.peak_tree_pss_mb, 1),
                 # Where the CPU went: the phase's process, its batch workers, the Prefect server.
                 "sampled_cpu_seconds": sampler.cpu_seconds_by_role(),
                 # Per process, the largest of each role: workers forked by the fork server are

@@ -16,7 +16,7 @@ import fsspec
 import polars as pl
 import pytest
 
-from policytrace import __version__
+from policytrace import __version__, remote
 from policytrace.ingest import ingest_folder
 from policytrace.remote import (
     HttpFetcher,
@@ -81,6 +81,11 @@ class FixtureServer:
         elif path.startswith("/articles/") and (REMOTE / path.lstrip("/")).is_file():
             body = (REMOTE / path.lstrip("/")).read_bytes()
             self.send_cacheable(handler, path, body, "text/html; charset=utf-8")
+        elif path == "/plain.html":  # the same page every time, with no ETag or Last-Modified
+            self.send(handler, 200, (REMOTE / "articles/storm-v-contracts.html").read_bytes(), "text/html")
+        elif path == "/changing.html":  # no validators either; a new version from the third request
+            name = "storm-v-contracts" if count <= 2 else "pardons-ended"
+            self.send(handler, 200, (REMOTE / f"articles/{name}.html").read_bytes(), "text/html")
         elif path == "/old/pardons":
             self.send(handler, 301, b"", "text/plain", Location="/articles/pardons-ended.html")
         elif path == "/flaky.html":  # fails twice, then works
@@ -245,6 +250,53 @@ def test_second_fetch_sends_conditional_requests_and_reuses_cached_pages(server,
     for old, new in zip(first.fetched, second.fetched, strict=True):
         assert old.path.name == new.path.name
         assert json.loads(old.path.read_text())["html"] == json.loads(new.path.read_text())["html"]
+
+
+DAYS = ("2024-06-01T06:00:00+00:00", "2024-06-02T06:00:00+00:00", "2024-06-03T06:00:00+00:00")
+
+
+def test_a_refetched_page_keeps_its_retrieval_time_until_its_content_changes(server, tmp_path: Path,
+                                                                              monkeypatch):
+    # Scheduled runs on three days: a page answered with 304, one sent again unchanged without
+    # validators, and one that changes before the third run.
+    pages = {"/articles/colony-recruiters.html": "304", "/plain.html": "same", "/changing.html": "changed"}
+    urls = url_list(tmp_path, *(server.url(path) for path in pages))
+    saved = []
+    for day, now in enumerate(DAYS):
+        monkeypatch.setattr(remote, "utc_now", lambda now=now: now)
+        result = materialize_input(str(urls), tmp_path / f"run{day}", cache_dir=tmp_path / "cache", **FAST)
+        assert not result.failures
+        saved.append({pages[item.source.removeprefix(server.base)]: item.path.read_bytes()
+                      for item in result.fetched})
+
+    def retrieved(run: dict[str, bytes]) -> dict[str, str]:
+        return {page: json.loads(data)["retrieved_at"] for page, data in run.items()}
+
+    assert retrieved(saved[0]) == dict.fromkeys(pages.values(), DAYS[0])
+    assert saved[1] == saved[0], "an unchanged page is saved byte for byte as before"
+    assert retrieved(saved[2]) == {"304": DAYS[0], "same": DAYS[0], "changed": DAYS[2]}
+    assert server.not_modified["/articles/colony-recruiters.html"] == 2
+
+
+def test_a_scheduled_rerun_over_unchanged_feeds_finds_its_release_up_to_date(server, tmp_path: Path,
+                                                                            monkeypatch):
+    from policytrace.pipeline import run_in_process
+
+    urls = url_list(tmp_path, server.url("/feeds/rss.xml"), server.url("/feeds/atom.xml"))
+    monkeypatch.setattr(remote, "utc_now", lambda: DAYS[0])
+    first = run_in_process(f"urls:{urls}", tmp_path / "out")
+    monkeypatch.setattr(remote, "utc_now", lambda: DAYS[1])
+    second = run_in_process(f"urls:{urls}", tmp_path / "out")
+
+    assert first.published and not first.up_to_date, (first.message, first.failures)
+    assert second.up_to_date and second.version == first.version, second.message
+    assert len(list((tmp_path / "out" / "releases").iterdir())) == 1
+    # The release names the URL list it was built from, not the temporary folder it was fetched into.
+    assert first.input == second.input == f"urls:{urls}"
+    release = tmp_path / "out" / "latest"
+    assert json.loads((release / "ingest_report.json").read_text())["input"] == f"urls:{urls}"
+    assert [s["path"] for s in json.loads((release / "datapackage.json").read_text())["sources"]
+            if s["title"].startswith("news documents")] == [f"urls:{urls}"]
 
 
 def test_requests_carry_a_polite_user_agent(server, tmp_path: Path):

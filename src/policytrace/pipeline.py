@@ -424,8 +424,10 @@ class RunState:
     left out when the fragments are assembled.
     """
 
-    def __init__(self, root: Path, output: Path, work_dir: Path) -> None:
+    def __init__(self, root: Path, output: Path, work_dir: Path, remote_source: str | None = None) -> None:
         self.root, self.output = root, output
+        # Fetched or copied input: the URL or URL list it came from, not the temporary folder.
+        self.remote_source = remote_source
         self.parts = PartStore(work_dir)
         self.position = 0
         self.seen = DuplicateFilter()
@@ -455,7 +457,7 @@ class RunState:
     def report(self, skipped: list[str], fingerprint: str) -> dict[str, Any]:
         """Every input accounted for: ingested, duplicate, rejected (with reason) or skipped."""
         return {
-            "input": self.root.name,
+            "input": self.remote_source or self.root.name,
             "inputs_fingerprint": fingerprint,
             "extractor": EXTRACTOR_NAME,
             "extractor_version": EXTRACTOR_VERSION,
@@ -493,9 +495,10 @@ def _confirmed_report(output: Path, latest: Path, fingerprint: str) -> dict[str,
     return report if report.get("inputs_fingerprint") == fingerprint else None
 
 
-def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary | None:
+def up_to_date_summary(root: Path, output: Path, fingerprint: str,
+                       remote_source: str | None = None) -> RunSummary | None:
     """The summary of the latest release if it was built, or last rebuilt, from exactly these
-    inputs, else None."""
+    inputs, else None (remote_source: the URL the input in root was fetched from, if any)."""
     latest = latest_release(output)
     if latest is None or not (report_path := latest / "ingest_report.json").exists():
         return None
@@ -506,7 +509,7 @@ def up_to_date_summary(root: Path, output: Path, fingerprint: str) -> RunSummary
             return None
     package = json.loads((latest / "datapackage.json").read_text(encoding="utf-8"))
     return RunSummary(
-        input=str(root), output=str(output), documents=report["documents"],
+        input=remote_source or str(root), output=str(output), documents=report["documents"],
         duplicates=report["duplicates"], rejected=report["rejected"], skipped=report["skipped"],
         row_counts={r["name"]: r["rows"] for r in package["resources"]}, published=True,
         version=package["version"], release_dir=str(latest), report_dir=str(latest / "validation"),
@@ -523,7 +526,7 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
     report = state.report(skipped, fingerprint)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "ingest_report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    base = dict(input=str(state.root), output=str(state.output), documents=state.position,
+    base = dict(input=state.remote_source or str(state.root), output=str(state.output), documents=state.position,
                 duplicates=report["duplicates"], rejected=report["rejected"], skipped=report["skipped"],
                 reused_files=state.reused_files, reused_extractions=state.reused_extractions)
     if not state.position:
@@ -542,7 +545,9 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
     result: PublishResult = publish_staged(
         staging, state.output, load_topic(topic_name), report_dir / "validation",
         catalog=load_catalog(), version=version, baseline=baseline,
-        input_sources=[{"title": f"news documents in {state.root.name}/", "path": state.root.name}],
+        input_sources=[{"title": f"news documents from {state.remote_source}", "path": state.remote_source}
+                       if state.remote_source else
+                       {"title": f"news documents in {state.root.name}/", "path": state.root.name}],
         extra_files={"ingest_report.json": report}, submit=pool.call if pool is not None else None,
     )
     if result.published and result.version:
@@ -582,6 +587,7 @@ class RunPlan:
     work_dir: Path
     fetch_failures: list[Rejection] = field(default_factory=list)
     fetched_dir: Path | None = None
+    remote_source: str | None = None  # the input as named, when it was fetched or copied into root
 
     def cleanup(self) -> None:
         """Remove the folder that remote input was fetched into, if any."""
@@ -592,7 +598,7 @@ class RunPlan:
 def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
              use_cache: bool = True) -> RunPlan:
     """Bring remote input to a local folder, find the inputs, cut them into batches, fingerprint them."""
-    from policytrace.remote import materialize_input
+    from policytrace.remote import materialize_input, without_credentials
 
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(output, include_work=True)
@@ -606,7 +612,8 @@ def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, ba
         root, output, topic_name, batched(inputs, batch_size), skipped, fingerprint,
         default_cache_path(output) if use_cache else None, output / f".work-{stamp}",
         fetch_failures=[Rejection(f.source, f.reason) for f in materialized.failures],
-        fetched_dir=None if materialized.kind == "local" else fetched_dir)
+        fetched_dir=None if materialized.kind == "local" else fetched_dir,
+        remote_source=None if materialized.kind == "local" else without_credentials(str(spec)))
 
 
 def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
@@ -614,7 +621,7 @@ def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
     """Feed batch summaries (in order) into a RunState."""
     if plan.cache_path:
         ResultCache(plan.cache_path).close()  # create the store before workers write to it
-    state = RunState(plan.root, plan.output, plan.work_dir)
+    state = RunState(plan.root, plan.output, plan.work_dir, plan.remote_source)
     state.rejections += plan.fetch_failures
     for batch in results:
         kept = state.add(batch)
@@ -667,7 +674,7 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
     output = Path(output)
     plan = plan_run(spec, output, topic_name, batch_size, use_cache)
     try:
-        if (done := up_to_date_summary(plan.root, output, plan.fingerprint)) is not None:
+        if (done := up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source)) is not None:
             return done
         if workers and len(plan.batches) > 1:
             # The same workers then run the validation gate.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import hashlib
 import importlib.util
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import feedparser
 import fsspec
@@ -37,6 +38,7 @@ URL_LIST_SUFFIX = ".urls"
 COPY_CHUNK_BYTES = 1024 * 1024
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
+_CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@?#]*@")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)(?:://|::)")
 _FEED_MEDIA_TYPES = frozenset({"application/rss+xml", "application/atom+xml",
                                "application/rdf+xml"})
@@ -85,6 +87,20 @@ class MaterializedInput:
     kind: InputKind
     fetched: list[FetchedFile] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+
+
+def without_credentials(spec: str) -> str:
+    """spec with any user name and password taken out of its URL (`https://user:secret@host/...`),
+    for reports and release metadata."""
+    return _CREDENTIALS.sub(r"\1", spec)
+
+
+def absolute_spec(spec: str) -> str:
+    """spec meaning the same from any working folder: a local path (folder, file or URL list) or the
+    file of `urls:FILE` made absolute; a URL as it is."""
+    if spec.startswith(URL_LIST_PREFIX):
+        return URL_LIST_PREFIX + str(Path(spec[len(URL_LIST_PREFIX):]).expanduser().resolve())
+    return spec if _scheme(spec) is not None else str(Path(spec).expanduser().resolve())
 
 
 def is_local_spec(spec: str) -> bool:
@@ -234,6 +250,11 @@ def _empty_workdir(workdir: Path) -> Path:
     return workdir
 
 
+def utc_now() -> str:
+    """The current time in UTC, to the second, as fetched pages record it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True)
 class HttpResponse:
     """A successful response body (from the network or from the cache after a 304)."""
@@ -242,10 +263,15 @@ class HttpResponse:
     content_type: str
     body: bytes
     from_cache: bool = False
+    # When this body was first retrieved: now for a new body, the earlier time for a body that is
+    # the same as last time (a 304, or the same bytes again), so an unchanged page saves the same file.
+    retrieved_at: str | None = None
 
 
 class HttpCache:
-    """Bodies of earlier responses with their ETag and Last-Modified, one pair of files per URL."""
+    """Earlier responses, one pair of files per URL: what was received and when it was first
+    received (for every response), and the body when the server sent a validator (ETag or
+    Last-Modified), to answer a 304 with."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -255,33 +281,47 @@ class HttpCache:
         key = hashlib.sha256(url.encode("utf-8")).hexdigest()
         return self.directory / f"{key}.json", self.directory / f"{key}.body"
 
-    def load(self, url: str) -> tuple[dict[str, str], HttpResponse] | None:
-        """The validators and body stored for url, or None (also when the entry is damaged)."""
-        meta_path, body_path = self._paths(url)
+    def _meta(self, url: str) -> dict[str, Any] | None:
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            body = body_path.read_bytes()
+            meta = json.loads(self._paths(url)[0].read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if meta.get("url") != url or hashlib.sha256(body).hexdigest() != meta.get("body_sha256"):
+        return meta if isinstance(meta, dict) and meta.get("url") == url else None
+
+    def load(self, url: str) -> tuple[dict[str, str], HttpResponse] | None:
+        """The validators and body stored for url, or None (no validators, no body, or a damaged entry)."""
+        meta = self._meta(url)
+        if meta is None or not (meta.get("etag") or meta.get("last_modified")):
+            return None
+        try:
+            body = self._paths(url)[1].read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(body).hexdigest() != meta.get("body_sha256"):
             return None
         validators = {"etag": meta.get("etag"), "last_modified": meta.get("last_modified")}
-        response = HttpResponse(meta["final_url"], meta.get("content_type", ""), body,
-                                from_cache=True)
+        response = HttpResponse(meta["final_url"], meta.get("content_type", ""), body, from_cache=True,
+                                retrieved_at=meta.get("retrieved_at") or meta.get("stored_at"))
         return {k: v for k, v in validators.items() if v}, response
 
     def store(self, url: str, response: HttpResponse, etag: str | None,
-              last_modified: str | None) -> None:
-        """Keep a body that the server can later confirm unchanged (it sent a validator)."""
-        if not etag and not last_modified:
-            return
+              last_modified: str | None) -> HttpResponse:
+        """Record a response; returns it with its retrieval time: the earlier one if the same body
+        was received before (with or without validators), else now."""
         meta_path, body_path = self._paths(url)
+        digest = hashlib.sha256(response.body).hexdigest()
+        earlier = self._meta(url)
+        retrieved_at = (earlier.get("retrieved_at") or earlier.get("stored_at")
+                        if earlier and earlier.get("body_sha256") == digest else None) or utc_now()
         meta = {"url": url, "final_url": response.url, "content_type": response.content_type,
-                "etag": etag, "last_modified": last_modified,
-                "body_sha256": hashlib.sha256(response.body).hexdigest(),
-                "stored_at": datetime.now(UTC).isoformat(timespec="seconds")}
-        _write_atomically(body_path, response.body)
+                "etag": etag, "last_modified": last_modified, "body_sha256": digest,
+                "retrieved_at": retrieved_at}
+        if etag or last_modified:  # only a body the server can later confirm unchanged is kept
+            _write_atomically(body_path, response.body)
+        else:
+            body_path.unlink(missing_ok=True)
         _write_atomically(meta_path, json.dumps(meta, indent=2).encode("utf-8"))
+        return dataclasses.replace(response, retrieved_at=retrieved_at)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -387,7 +427,7 @@ class HttpFetcher:
         headers = response.headers
         kept = HttpResponse(str(response.url), headers.get("Content-Type", ""), b"".join(chunks))
         if self.cache:
-            self.cache.store(url, kept, headers.get("ETag"), headers.get("Last-Modified"))
+            return self.cache.store(url, kept, headers.get("ETag"), headers.get("Last-Modified"))
         return kept
 
 
@@ -488,7 +528,7 @@ class _PageCollector:
     def _save_page(self, url: str, response: HttpResponse, *, feed: str | None,
                    title: str | None) -> None:
         record = {"url": response.url,
-                  "retrieved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                  "retrieved_at": response.retrieved_at or utc_now(),
                   "html": decode_html(response.body, response.content_type)}
         if title:
             record["title"] = title

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from policytrace.server import free_port, wait_until_healthy
-from tests.conftest import SEEDS
+from tests.test_remote import ARTICLES, server  # noqa: F401 - the loopback HTTP server fixture
 
 
 def api(url: str, body: dict | None = None, attempts: int = 10):
@@ -34,17 +33,19 @@ def api(url: str, body: dict | None = None, attempts: int = 10):
             time.sleep(1)
 
 
-def test_served_deployment_runs_when_triggered_through_the_api(tmp_path: Path):
-    inputs, output, home = tmp_path / "in", tmp_path / "out", tmp_path / "prefect-home"
-    shutil.copytree(SEEDS, inputs)
+def test_served_deployment_fetches_its_feeds_when_triggered_through_the_api(server, tmp_path: Path):  # noqa: F811
+    # Feeds on a schedule, named by a URL list relative to the folder serve was started in.
+    (tmp_path / "feeds.urls").write_text(f"{server.url('/feeds/rss.xml')}\n{server.url('/feeds/atom.xml')}\n",
+                                         encoding="utf-8")
+    output, home = tmp_path / "out", tmp_path / "prefect-home"
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     env["PREFECT_HOME"] = str(home)
     serve = subprocess.Popen(
-        [sys.executable, "-m", "policytrace.cli", "serve", "--input", str(inputs), "--output", str(output),
+        [sys.executable, "-m", "policytrace.cli", "serve", "--input", "urls:feeds.urls", "--output", "out",
          "--port", str(port), "--cron", "0 6 * * *", "--name", "test"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until_healthy(api_url, timeout=120)
         deployment = None
@@ -57,6 +58,8 @@ def test_served_deployment_runs_when_triggered_through_the_api(tmp_path: Path):
         assert deployment is not None, "the deployment was never registered"
         assert deployment["name"] == "test"
         assert [s["schedule"]["cron"] for s in deployment["schedules"]] == ["0 6 * * *"]
+        assert deployment["parameters"]["input_dir"] == f"urls:{tmp_path / 'feeds.urls'}"
+        assert deployment["parameters"]["output_dir"] == str(output)
         run = api(f"{api_url}/deployments/{deployment['id']}/create_flow_run", {})
         state = None
         for _ in range(240):
@@ -65,8 +68,11 @@ def test_served_deployment_runs_when_triggered_through_the_api(tmp_path: Path):
                 break
             time.sleep(0.5)
         assert state == "COMPLETED"
-        sources = pl.read_parquet(output / "latest" / "sources.parquet")
-        assert sources.filter(pl.col("source_type") == "document").height == 1
+        documents = pl.read_parquet(output / "latest" / "sources.parquet").filter(
+            pl.col("source_type") == "document")
+        assert sorted(documents["url"]) == sorted(server.url(f"/articles/{name}.html") for name in ARTICLES)
+        report = json.loads((output / "latest" / "ingest_report.json").read_text(encoding="utf-8"))
+        assert report["input"] == f"urls:{tmp_path / 'feeds.urls'}"
     finally:
         os.killpg(serve.pid, signal.SIGINT)
         try:
@@ -79,3 +85,23 @@ def test_served_deployment_runs_when_triggered_through_the_api(tmp_path: Path):
         raise AssertionError("the Prefect server is still running after serve stopped")
     except OSError:
         pass
+
+
+def test_prefect_yaml_names_the_flow_and_parameters_it_takes():
+    import yaml
+    from prefect.flows import load_flow_from_entrypoint
+    from prefect.schedules import Cron
+
+    from tests.conftest import ROOT
+
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    assert config["deployments"], "prefect.yaml declares no deployment"
+    for deployment in config["deployments"]:
+        flow = load_flow_from_entrypoint(str(ROOT / deployment["entrypoint"]))
+        assert flow.name == "build-dataset"
+        # The flow accepts the parameters as they are written (pydantic validation, as Prefect runs it).
+        validated = flow.validate_parameters(deployment["parameters"])
+        assert {name: validated[name] for name in deployment["parameters"]} == deployment["parameters"]
+        for schedule in deployment["schedules"]:
+            Cron(schedule["cron"], timezone=schedule["timezone"])
+        assert deployment["work_pool"]["name"] == "policytrace"  # as the README's commands create it

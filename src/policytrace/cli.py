@@ -140,8 +140,8 @@ def run(
 
 @app.command()
 def serve(
-    input_dir: Annotated[Path, typer.Option("--input", "-i", help="Folder of news documents to build from on every run.")] = DEFAULT_INPUT,
-    output_dir: Annotated[Path, typer.Option("--output", "-o", help="Output folder for releases.")] = DEFAULT_OUTPUT,
+    input_spec: Annotated[str, typer.Option("--input", "-i", help="What to build from on every run, as for `run --input`: a folder or file of news documents, a feed/page URL, urls:FILE, or an fsspec URL.")] = str(DEFAULT_INPUT),
+    output_spec: Annotated[str, typer.Option("--output", "-o", help="Output folder for releases, or an fsspec URL (as for `run --output`).")] = str(DEFAULT_OUTPUT),
     cron: Annotated[str, typer.Option(help="When to run, as a cron expression (default: daily at 06:00).")] = "0 6 * * *",
     timezone: Annotated[str, typer.Option(help="Time zone of the cron schedule.")] = "UTC",
     name: Annotated[str, typer.Option(help="Deployment name.")] = "daily",
@@ -152,8 +152,13 @@ def serve(
     """Serve `build-dataset` as a scheduled Prefect deployment (starts a local server if none is set)."""
     import os
 
+    from policytrace.remote import absolute_spec
+    from policytrace.remote_output import is_remote, mirror_path
+
     configure_environment(log_level="INFO")
-    parameters = {"input_dir": str(input_dir.resolve()), "output_dir": str(output_dir.resolve()),
+    # Runs start later, maybe from another folder: local paths are made absolute, URLs kept.
+    parameters = {"input_dir": absolute_spec(input_spec),
+                  "output_dir": output_spec if is_remote(output_spec) else str(Path(output_spec).resolve()),
                   "topic": topic, "batch_size": batch_size}
 
     def serve_deployment() -> None:
@@ -175,8 +180,9 @@ def serve(
 
     # A service manager stops us with SIGTERM: unwind like Ctrl+C so the server is stopped too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    log = output_dir / "prefect-server.log"
+    log_dir = mirror_path(output_spec) if is_remote(output_spec) else Path(output_spec)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / "prefect-server.log"
     console.print(f"No PREFECT_API_URL set: starting a local Prefect server (log: {log}) ...")
     with LocalPrefectServer(port=port, log_file=log) as server:
         # Prefect reads its settings at import, and nothing has imported it yet in this process.

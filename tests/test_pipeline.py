@@ -67,6 +67,34 @@ def test_cli_run_on_mixed_input_reports_rejects_and_publishes(prefect_server, tm
     assert documents.height == 7
 
 
+def test_the_flow_shows_a_progress_bar_on_a_terminal(prefect_server, tmp_path: Path, monkeypatch, capsys):
+    from flows.build_dataset import build_dataset
+
+    inputs = tmp_path / "in"
+    shutil.copytree(FIXTURES / "formats", inputs)
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich: stderr is a terminal
+    summary = build_dataset(input_dir=str(inputs), output_dir=str(tmp_path / "out"), batch_size=2,
+                            show_progress=True, processes=0)
+    assert summary.published, summary.message
+    shown = capsys.readouterr().err
+    assert "documents" in shown and "5/5" in shown and "kept from batch 3" in shown
+
+
+def test_the_progress_bar_stays_out_of_output_that_is_not_a_terminal():
+    from io import StringIO
+
+    from rich.console import Console
+
+    from policytrace.progress import Progress
+
+    for terminal, expected in ((False, ""), (True, "3/3")):
+        written = StringIO()
+        with Progress(total=3, console=Console(file=written, force_terminal=terminal, width=100)) as progress:
+            progress.advance(2)
+            progress.advance(1)
+        assert expected in written.getvalue() and bool(written.getvalue()) == terminal
+
+
 def test_run_where_every_document_is_rejected_fails_with_reasons(tmp_path: Path):
     inputs = tmp_path / "in"
     inputs.mkdir()

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import sys
 from types import TracebackType
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
 
 class Progress:
-    """Counts input files as their batches finish."""
+    """Counts input files as their batches finish.
 
-    def __init__(self, total: int, enabled: bool = True, label: str = "documents") -> None:
+    The bar goes to stderr (or `console`), so output redirected to a file never holds it, and it
+    shows only when that stream is a terminal.
+    """
+
+    def __init__(self, total: int, enabled: bool = True, label: str = "documents",
+                 console: Console | None = None) -> None:
         self._bar = None
-        if enabled and sys.stderr.isatty():
+        console = console or Console(stderr=True)
+        if enabled and console.is_terminal:
             self._bar = RichProgress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(),
                                      TimeRemainingColumn(), TextColumn("{task.description}"),
-                                     transient=True)
+                                     console=console, transient=True)
             self._task = self._bar.add_task("", total=total)
 
     def __enter__(self) -> Progress:

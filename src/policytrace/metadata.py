@@ -184,7 +184,22 @@ CROISSANT_CONTEXT = {
 
 def croissant(catalog: Catalog, version: str, files: dict[str, dict[str, Any]],
               published: str | None) -> dict[str, Any]:
-    """MLCommons Croissant 1.0 JSON-LD: the CSV files and one record set per table."""
+    """MLCommons Croissant 1.0 JSON-LD: the CSV and Parquet files, one record set per table.
+
+    Each record set reads its table's Parquet file. mlcroissant reads a CSV with pandas'
+    defaults, which turn text cells such as "NA" or "null" into missing values, digit-only
+    text into numbers ("007" -> 7) and keep the apostrophe that neutralises formulas in the
+    CSV; the Parquet twin holds the same rows with the exact values and types.
+
+    Fields carry no `references` (foreign keys): mlcroissant turns every field with both
+    `source` and `references` into a join that reads and merges the referenced record set,
+    whatever the form. A table referencing itself (sources/cited_by_source_id) makes the
+    operation graph cyclic, so no record set depending on it loads ("Graph contains a
+    cycle"), and the join's cached intermediate results break later reads from the same
+    `mlcroissant.Dataset` (a referenced record set read after a referencing one yields its
+    column names as records; a second join fails on a spent generator). The foreign keys
+    are declared in datapackage.json.
+    """
     meta = catalog.dataset
     distribution = []
     record_sets = []
@@ -196,23 +211,19 @@ def croissant(catalog: Catalog, version: str, files: dict[str, dict[str, Any]],
                 "encodingFormat": media_type, "sha256": files[name]["sha256"],
                 "contentSize": f"{files[name]['bytes']} B",
             })
-        fields = []
-        for f in spec.fields:
-            item: dict[str, Any] = {
+        fields = [
+            {
                 "@type": "cr:Field", "@id": f"{spec.name}/{f.name}", "name": f.name,
                 "description": f.description, "dataType": _CROISSANT_TYPES[f.type],
-                "source": {"fileObject": {"@id": f"{spec.name}.csv"}, "extract": {"column": f.name}},
+                "source": {"fileObject": {"@id": f"{spec.name}.parquet"}, "extract": {"column": f.name}},
             }
-            for fk in spec.foreign_keys:
-                if fk.fields == (f.name,):
-                    item["references"] = {"field": {"@id": f"{fk.resource}/{fk.reference_fields[0]}"}}
-            fields.append(item)
-        record_set: dict[str, Any] = {
+            for f in spec.fields
+        ]
+        record_sets.append({
             "@type": "cr:RecordSet", "@id": spec.name, "name": spec.name,
             "description": spec.description, "field": fields,
-        }
-        record_set["key"] = [{"@id": f"{spec.name}/{k}"} for k in spec.primary_key]
-        record_sets.append(record_set)
+            "key": [{"@id": f"{spec.name}/{k}"} for k in spec.primary_key],
+        })
     document: dict[str, Any] = {
         "@context": CROISSANT_CONTEXT,
         "@type": "sc:Dataset",

@@ -132,6 +132,8 @@ def test_row_count_baseline_is_enforced(published: Path, tmp_path: Path):
     assert (failure.suite, failure.check) == ("release.row_counts", "row_count_at_least_baseline")
     assert failure.unexpected_count == len(baseline) - 1
     assert "actors" not in failure.examples and "events" in failure.examples
+    events = tables["events"].height
+    assert f"events has {events} rows, the baseline {events + 1}" in failure.describe()
 
 
 def test_suites_are_derived_from_every_declared_column():
@@ -221,3 +223,27 @@ def test_validate_command_reports_failures(published: Path, tmp_path: Path):
     assert bad.exit_code == 1
     assert "actors.actor_type: in_vocabulary" in bad.output
     assert (tmp_path / "r" / "validation.json").exists()
+    assert (tmp_path / "r" / "data_docs" / "index.html").exists()
+
+    events = pl.read_parquet(published / "latest" / "events.parquet").height
+    (tmp_path / "high.json").write_text(json.dumps({"events": events + 5}), encoding="utf-8")
+    short = runner.invoke(app, ["validate", str(published / "latest"), "--baseline", str(tmp_path / "high.json")])
+    assert short.exit_code == 1
+    assert f"events has {events} rows, the baseline {events + 5}" in short.output
+
+
+def test_commands_given_something_that_is_not_a_release_say_so(published: Path, tmp_path: Path):
+    runner = CliRunner()
+    latest = str(published / "latest")
+    for arguments, message in (
+        (["validate", str(tmp_path / "missing")], "is not a folder"),
+        (["validate", str(tmp_path)], "holds no release tables"),
+        (["diff", latest, str(tmp_path / "missing")], "is not a folder"),
+        (["baseline", str(tmp_path), "--file", str(tmp_path / "b.json")], "holds no release tables"),
+        (["validate", latest, "--topic", "no_such_topic"], "no topic 'no_such_topic'"),
+        (["run", "--input", latest, "--output", str(tmp_path / "o"), "--topic", "no_such_topic"], "no topic"),
+        (["run", "--input", latest, "--output", str(tmp_path / "o"), "--task-runner", "bogus"], "unknown task runner"),
+    ):
+        result = runner.invoke(app, arguments)
+        assert result.exit_code == 2 and message in result.output, (arguments, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

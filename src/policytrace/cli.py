@@ -42,6 +42,30 @@ def _main(
     """policytrace: turn news reports into versioned, validated, traceable datasets."""
 
 
+def _topic_or_exit(name: str):
+    """The topic, or a one-line error (exit 2) naming the topics there are."""
+    from policytrace.topic import load_topic
+
+    try:
+        return load_topic(name)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _release_or_exit(folder: Path) -> None:
+    """Exit 2 with a one-line error unless folder holds at least one of the declared tables."""
+    from policytrace.schema import load_catalog
+
+    if not folder.is_dir():
+        console.print(f"[red]{folder} is not a folder: give a release folder, such as output/latest[/red]")
+        raise typer.Exit(2)
+    if not any((folder / f"{spec.name}.parquet").exists() for spec in load_catalog()):
+        console.print(f"[red]{folder} holds no release tables (<table>.parquet): give a release folder, "
+                      "such as output/latest[/red]")
+        raise typer.Exit(2)
+
+
 def _default_baseline(input_dir: Path) -> Path | None:
     """The shipped seeds carry a committed row-count baseline; other inputs have none by default."""
     if SEEDS_BASELINE.exists() and input_dir.resolve() == (PROJECT_ROOT / "seeds").resolve():
@@ -97,6 +121,10 @@ def run(
     if is_local_spec(input_spec) and not Path(input_spec).exists():
         console.print(f"[red]input {input_spec} does not exist[/red]")
         raise typer.Exit(2)
+    if task_runner not in TASK_RUNNERS:
+        console.print(f"[red]unknown task runner {task_runner!r}: use {', '.join(TASK_RUNNERS[:3])}[/red]")
+        raise typer.Exit(2)
+    _topic_or_exit(topic)
     configure_environment(log_level="INFO" if verbose else "WARNING")
     from policytrace.pipeline import plan_run, up_to_date_summary
     from policytrace.remote_output import is_remote
@@ -112,12 +140,11 @@ def run(
         except InputSpecError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
-        if (done := up_to_date_summary(plan.root, output_dir, plan.fingerprint)) is not None:
+        done = up_to_date_summary(plan.root, output_dir, plan.fingerprint, plan.remote_source,
+                                  version=version, baseline=minimums) if cache else None
+        if done is not None:
             print_summary(done)
             raise typer.Exit(0)
-    if task_runner not in TASK_RUNNERS:
-        console.print(f"[red]unknown task runner {task_runner!r}: use {', '.join(TASK_RUNNERS[:3])}[/red]")
-        raise typer.Exit(2)
     if task_runner == "processes" and dask_address is None and (plan is None or len(plan.batches) > 1):
         # The workers' imports run in the fork server while Prefect starts (~10 s, one core).
         # A single batch is built without a pool (see the flow), so no fork server then.
@@ -202,17 +229,17 @@ def validate(
     report_dir: Annotated[Path | None, typer.Option(help="Write validation.json and Data Docs here.")] = None,
 ) -> None:
     """Run the validation suites on a release folder and report failed expectations."""
+    _release_or_exit(release)
+    topic_data = _topic_or_exit(topic)
     configure_environment()
-    from policytrace.publish import read_tables
-    from policytrace.topic import load_topic
     from policytrace.validate import Gate, write_gate_report
 
-    tables = read_tables(release)
     minimums = json.loads(baseline.read_text(encoding="utf-8")) if baseline else None
-    report = Gate().validate(tables, load_topic(topic), minimums)
+    report = Gate().validate_release(release, topic_data, minimums,
+                                     docs_dir=report_dir / "data_docs" if report_dir else None)
     if report_dir:
         write_gate_report(report, report_dir)
-        console.print(f"Report: {report_dir}")
+        console.print(f"Report: {report_dir / 'validation.json'}; Data Docs: {report_dir / 'data_docs' / 'index.html'}")
     for failure in report.failures:
         console.print(f"[red]failed[/red] {failure.describe()}")
     if report.success:
@@ -232,6 +259,8 @@ def diff(
     """Print the changelog between two releases: rows added, removed, changed, and schema changes."""
     from policytrace.changelog import diff_releases
 
+    _release_or_exit(old)
+    _release_or_exit(new)
     console.print(diff_releases(old, new).render_markdown(), markup=False, highlight=False)
 
 
@@ -243,10 +272,8 @@ def baseline(
     """Record a release's row counts as the minimum every later build must reach (on purpose only)."""
     from policytrace.publish import read_tables
 
+    _release_or_exit(release)
     tables = read_tables(release)
-    if not tables:
-        console.print(f"[red]{release} holds no tables: give a release folder[/red]")
-        raise typer.Exit(2)
     counts = {name: frame.height for name, frame in tables.items()}
     output_file.parent.mkdir(parents=True, exist_ok=True)
     output_file.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
@@ -261,9 +288,8 @@ def dictionary(
     """Write the data dictionary generated from schemas/ (the same one every release carries)."""
     from policytrace.metadata import write_data_dictionary
     from policytrace.schema import load_catalog
-    from policytrace.topic import load_topic
 
-    write_data_dictionary(output_file, load_catalog(), load_topic(topic))
+    write_data_dictionary(output_file, load_catalog(), _topic_or_exit(topic))
     console.print(f"wrote {output_file}")
 
 

@@ -688,7 +688,12 @@ def _run_unit_checks(runner: _SuiteRunner, folder: Path, unit: GateUnit, topic: 
         runner.run("release.row_counts", [_named(gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="row_count", column_B="minimum", or_equal=True), "row_count_at_least_baseline")],
             to_pandas_for_gx(counts), ["table"])
-        return runner.take()
+        result = runner.take()
+        short = [f"{table} has {row_counts.get(table, 0)} rows, the baseline {minimum}"
+                 for table, minimum in (baseline or {}).items() if row_counts.get(table, 0) < minimum]
+        for failure in result.failures:  # say by how much, not only which tables
+            failure.detail = "; ".join(short) or None
+        return result
     spec = catalog[unit.table]
     key = list(spec.primary_key)
     if unit.kind == "rows":

@@ -117,7 +117,9 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
     try:
         for failure in plan.fetch_failures:
             logger.warning("input %s: %s", failure.file_path, failure.reason)
-        done = pipeline.up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source)
+        # --no-cache means build everything again, so no shortcut either.
+        done = pipeline.up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source,
+                                           version=version, baseline=baseline) if use_cache else None
         if done is not None:
             logger.info(done.message)
             return done

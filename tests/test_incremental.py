@@ -38,6 +38,30 @@ def test_rerun_reuses_unchanged_documents_and_redoes_changed_ones(tmp_path: Path
     assert second.reused_extractions == first.documents - 1
 
 
+def test_a_rerun_asking_for_more_than_the_latest_release_gives_builds_again(tmp_path: Path):
+    inputs, output = corpus(tmp_path), tmp_path / "out"
+    first = run_in_process(inputs, output, batch_size=2)
+    assert first.published
+
+    # A stricter baseline: the same tables are built and validated again, and fall short.
+    stricter = run_in_process(inputs, output, batch_size=2,
+                              baseline={"events": first.row_counts["events"] + 1})
+    assert not stricter.up_to_date and not stricter.published
+    assert any("row_count_at_least_baseline" in failure for failure in stricter.failures)
+    # A baseline the release meets, the same inputs: nothing to do.
+    assert run_in_process(inputs, output, baseline={"events": first.row_counts["events"]}).up_to_date
+
+    # Another version name: the same tables published under it.
+    named = run_in_process(inputs, output, batch_size=2, version="v-named")
+    assert not named.up_to_date and named.published and named.version == "v-named"
+    assert (output / "latest").resolve().name == "v-named"
+    assert run_in_process(inputs, output, version="v-named").up_to_date
+
+    # Without the stored results (--no-cache), everything is built again.
+    rebuilt = run_in_process(inputs, output, batch_size=2, use_cache=False)
+    assert not rebuilt.up_to_date and rebuilt.reused_files == rebuilt.reused_extractions == 0
+
+
 def test_topic_change_re_extracts(tmp_path: Path):
     inputs, output = corpus(tmp_path), tmp_path / "out"
     topic = tmp_path / "topic"

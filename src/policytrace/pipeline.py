@@ -495,10 +495,15 @@ def _confirmed_report(output: Path, latest: Path, fingerprint: str) -> dict[str,
     return report if report.get("inputs_fingerprint") == fingerprint else None
 
 
-def up_to_date_summary(root: Path, output: Path, fingerprint: str,
-                       remote_source: str | None = None) -> RunSummary | None:
+def up_to_date_summary(root: Path, output: Path, fingerprint: str, remote_source: str | None = None, *,
+                       version: str | None = None, baseline: dict[str, int] | None = None) -> RunSummary | None:
     """The summary of the latest release if it was built, or last rebuilt, from exactly these
-    inputs, else None (remote_source: the URL the input in root was fetched from, if any)."""
+    inputs, else None (remote_source: the URL the input in root was fetched from, if any).
+
+    Also None when the latest release is not the `version` asked for, or has fewer rows than the
+    `baseline` asks (the baseline is not part of the fingerprint): the run then builds and
+    validates again, and the gate says what falls short.
+    """
     latest = latest_release(output)
     if latest is None or not (report_path := latest / "ingest_report.json").exists():
         return None
@@ -508,10 +513,15 @@ def up_to_date_summary(root: Path, output: Path, fingerprint: str,
         if report is None:
             return None
     package = json.loads((latest / "datapackage.json").read_text(encoding="utf-8"))
+    row_counts = {r["name"]: r["rows"] for r in package["resources"]}
+    if version is not None and package.get("version") != version:
+        return None
+    if any(row_counts.get(table, 0) < minimum for table, minimum in (baseline or {}).items()):
+        return None
     return RunSummary(
         input=remote_source or str(root), output=str(output), documents=report["documents"],
         duplicates=report["duplicates"], rejected=report["rejected"], skipped=report["skipped"],
-        row_counts={r["name"]: r["rows"] for r in package["resources"]}, published=True,
+        row_counts=row_counts, published=True,
         version=package["version"], release_dir=str(latest), report_dir=str(latest / "validation"),
         message=f"nothing changed since release {package['version']}: it is up to date", up_to_date=True)
 
@@ -674,7 +684,9 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
     output = Path(output)
     plan = plan_run(spec, output, topic_name, batch_size, use_cache)
     try:
-        if (done := up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source)) is not None:
+        done = up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source,
+                                  version=version, baseline=baseline) if use_cache else None
+        if done is not None:
             return done
         if workers and len(plan.batches) > 1:
             # The same workers then run the validation gate.

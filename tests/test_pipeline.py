@@ -130,6 +130,23 @@ def test_flow_on_a_local_dask_cluster_gives_the_same_release(prefect_server, tmp
             (tmp_path / "b" / "latest" / f"{spec.name}.csv").read_bytes()
 
 
+def test_cli_runs_the_batches_on_an_existing_dask_cluster(prefect_server, tmp_path: Path):
+    from distributed import LocalCluster
+
+    reference = run_in_process(FIXTURES / "formats", tmp_path / "reference", batch_size=2)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = runner.invoke(app, ["run", "--input", str(FIXTURES / "formats"), "--output", str(tmp_path / "out"),
+                                     "--batch-size", "2", "--dask-address", cluster.scheduler_address])
+        # The cluster's worker ran the batches: 5 files in batches of 2.
+        executed = cluster.get_client().run(lambda dask_worker: dask_worker.state.executed_count)
+    assert result.exit_code == 0, result.output
+    assert f"published release {reference.version}" in result.output
+    for spec in load_catalog():
+        assert (tmp_path / "out" / "latest" / f"{spec.name}.csv").read_bytes() == \
+            (tmp_path / "reference" / "latest" / f"{spec.name}.csv").read_bytes()
+    assert sum(executed.values()) == 3
+
+
 def test_development_set_builds_a_release_that_passes_the_gate(tmp_path: Path):
     summary = run_in_process(ROOT / "tests" / "devset", tmp_path / "out")
     assert summary.published, summary.failures

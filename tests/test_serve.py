@@ -105,3 +105,24 @@ def test_prefect_yaml_names_the_flow_and_parameters_it_takes():
         for schedule in deployment["schedules"]:
             Cron(schedule["cron"], timezone=schedule["timezone"])
         assert deployment["work_pool"]["name"] == "policytrace"  # as the README's commands create it
+
+
+def test_the_local_server_refuses_a_port_that_is_taken_and_reports_a_server_that_dies():
+    import socket
+
+    import pytest
+
+    from policytrace.server import LocalPrefectServer
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"port {port} of 127.0.0.1 is in use"):
+            LocalPrefectServer(port=port).__enter__()
+
+    died = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="exited with code 3 before it was ready"):
+        wait_until_healthy(f"http://127.0.0.1:{free_port()}/api", timeout=60, process=died)
+    assert time.monotonic() - started < 30, "a dead server is noticed without waiting for the timeout"

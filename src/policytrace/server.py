@@ -21,10 +21,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_until_healthy(api_url: str, timeout: float = 120.0) -> float:
-    """Poll `<api>/health` until it answers true; returns the seconds it took."""
+def port_in_use(port: int) -> bool:
+    """Whether something already listens on (or holds) this TCP port of 127.0.0.1."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def wait_until_healthy(api_url: str, timeout: float = 120.0, process: subprocess.Popen | None = None) -> float:
+    """Poll `<api>/health` until it answers true; returns the seconds it took. With `process` (the
+    server's), stops at once with the reason if that process ends first."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
+        if process is not None and (code := process.poll()) is not None:
+            raise RuntimeError(f"the Prefect server for {api_url} exited with code {code} before it was ready")
         try:
             with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
                 if response.status == 200 and json.loads(response.read()) is True:
@@ -45,16 +58,23 @@ class LocalPrefectServer:
         self._process: subprocess.Popen | None = None
 
     def __enter__(self) -> LocalPrefectServer:
+        # A port someone else serves on would answer our health check: the run would go there.
+        if port_in_use(self.port):
+            raise RuntimeError(f"port {self.port} of 127.0.0.1 is in use: choose another with --port, or set "
+                               f"PREFECT_API_URL=http://127.0.0.1:{self.port}/api to use the server there")
         env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(self.port)}
         env.pop("PREFECT_API_URL", None)
+        # SQLite in PREFECT_HOME, Prefect's default: not a database configured for another server.
+        for name in ("PREFECT_API_DATABASE_CONNECTION_URL", "PREFECT_SERVER_DATABASE_CONNECTION_URL"):
+            env.pop(name, None)
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
              "--port", str(self.port), "--analytics-off"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_until_healthy(self.api_url)
+            wait_until_healthy(self.api_url, process=self._process)
         except BaseException:
             self.stop()
             raise

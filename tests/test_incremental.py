@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 from pathlib import Path
 
 import polars as pl
@@ -60,6 +61,30 @@ def test_a_rerun_asking_for_more_than_the_latest_release_gives_builds_again(tmp_
     # Without the stored results (--no-cache), everything is built again.
     rebuilt = run_in_process(inputs, output, batch_size=2, use_cache=False)
     assert not rebuilt.up_to_date and rebuilt.reused_files == rebuilt.reused_extractions == 0
+
+
+def stored_results(output: Path) -> dict[str, int]:
+    """Entries per kind in an output folder's result store."""
+    import sqlite3
+
+    with closing(sqlite3.connect(output / "cache" / "results.sqlite")) as store:
+        return dict(store.execute("SELECT kind, count(*) FROM results GROUP BY kind").fetchall())
+
+
+def test_the_result_store_keeps_only_what_the_latest_run_used(tmp_path: Path):
+    inputs, output = corpus(tmp_path), tmp_path / "out"
+    files = len(list(inputs.iterdir()))
+    first = run_in_process(inputs, output, batch_size=2)
+    assert stored_results(output) == {"ingest": files, "extract": first.documents}
+
+    # A file removed and another edited, run after run: the store does not grow.
+    (inputs / "explainer.md").unlink()
+    text = (inputs / "wire_report.txt").read_text(encoding="utf-8")
+    for edit in ("three months after", "four months after"):
+        (inputs / "wire_report.txt").write_text(text.replace("two months after", edit), encoding="utf-8")
+        summary = run_in_process(inputs, output, batch_size=2)
+        assert summary.published and summary.reused_files == files - 2
+        assert stored_results(output) == {"ingest": files - 1, "extract": summary.documents}
 
 
 def test_topic_change_re_extracts(tmp_path: Path):

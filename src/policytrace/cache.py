@@ -18,7 +18,8 @@ class ResultCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # One writer (the flow's process); readers may be many. WAL keeps reads from blocking.
+        # Writers are the batch workers, one transaction per batch (SQLite's lock makes them take
+        # turns, waiting up to `timeout`); WAL keeps reads from blocking.
         self._connection = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
@@ -50,7 +51,7 @@ class ResultCache:
                  for key, value in items.items()])
 
     def prune(self, kind: str, keep: set[str]) -> int:
-        """Delete entries of a kind whose keys are not in `keep`; returns how many went."""
+        """Delete entries of a kind whose keys are not in `keep` (in one transaction); returns how many went."""
         existing = [row[0] for row in self._connection.execute(
             "SELECT key FROM results WHERE kind = ?", (kind,))]
         gone = [key for key in existing if key not in keep]

@@ -102,6 +102,8 @@ class BatchResult:
     new_extract_cache: dict[str, Extraction] = field(default_factory=dict)
     cached_files: int = 0
     cached_extractions: int = 0
+    # Every cache key the batch used, per kind ("ingest", "extract"): the run keeps these entries.
+    cache_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
 def ingest_cache_key(item: InputFile) -> str:
@@ -124,9 +126,9 @@ def process_batch(index: int, files: list[InputFile], root: Path, topic_name: st
     result = BatchResult(index)
     cache = ResultCache(cache_path) if cache_path else None
     try:
-        cached_files = cache.get_many("ingest", [ingest_cache_key(f) for f in files]) if cache else {}
-        for item in files:
-            key = ingest_cache_key(item)
+        file_keys = [ingest_cache_key(f) for f in files]
+        cached_files = cache.get_many("ingest", file_keys) if cache else {}
+        for item, key in zip(files, file_keys, strict=True):
             if key in cached_files:
                 items = cached_files[key]
                 result.cached_files += 1
@@ -146,6 +148,7 @@ def process_batch(index: int, files: list[InputFile], root: Path, topic_name: st
             else:
                 result.cached_extractions += 1
             result.extractions.append(extraction)
+        result.cache_keys = {"ingest": file_keys, "extract": keys}
     finally:
         if cache:
             cache.close()
@@ -178,6 +181,7 @@ class BatchOutput:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     worker: int = 0
+    cache_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
 def build_batch(index: int, files: list[InputFile], root: Path, topic_name: str, cache_path: Path | None,
@@ -205,7 +209,8 @@ def build_batch(index: int, files: list[InputFile], root: Path, topic_name: str,
     return BatchOutput(
         index, [DocumentKey(d.text_sha256, d.source_id, d.file_path, d.record_index) for d in result.documents],
         result.rejections, result.cached_files, result.cached_extractions,
-        round(time.perf_counter() - started, 3), round(time.process_time() - cpu_started, 3), os.getpid())
+        round(time.perf_counter() - started, 3), round(time.process_time() - cpu_started, 3), os.getpid(),
+        result.cache_keys if cache_path else {})
 
 
 # ---- worker processes ---------------------------------------------------------------------------
@@ -424,8 +429,12 @@ class RunState:
     left out when the fragments are assembled.
     """
 
-    def __init__(self, root: Path, output: Path, work_dir: Path, remote_source: str | None = None) -> None:
+    def __init__(self, root: Path, output: Path, work_dir: Path, remote_source: str | None = None,
+                 cache_path: Path | None = None) -> None:
         self.root, self.output = root, output
+        self.cache_path = cache_path
+        # The cache entries this run used; the others are removed once it has finished.
+        self.cache_keys: dict[str, set[str]] = {"ingest": set(), "extract": set()}
         # Fetched or copied input: the URL or URL list it came from, not the temporary folder.
         self.remote_source = remote_source
         self.parts = PartStore(work_dir)
@@ -443,6 +452,8 @@ class RunState:
         self.reused_files += batch.cached_files
         self.reused_extractions += batch.cached_extractions
         self.batches += 1
+        for kind, keys in batch.cache_keys.items():
+            self.cache_keys[kind].update(keys)
         left_out = []
         for position, document in enumerate(batch.documents):
             if (duplicate := self.seen.check(document)) is not None:
@@ -453,6 +464,18 @@ class RunState:
         if left_out:
             self.parts.exclude(batch.index, left_out)
         return len(batch.documents) - len(left_out)
+
+    def prune_cache(self) -> int:
+        """Remove the stored results this run did not use (files gone from the input, old versions
+        of changed files, other extractor or topic versions), so that the store of a scheduled
+        run does not grow without end; returns how many went."""
+        if self.cache_path is None or not self.cache_path.exists():
+            return 0
+        cache = ResultCache(self.cache_path)
+        try:
+            return sum(cache.prune(kind, keys) for kind, keys in self.cache_keys.items())
+        finally:
+            cache.close()
 
     def report(self, skipped: list[str], fingerprint: str) -> dict[str, Any]:
         """Every input accounted for: ingested, duplicate, rejected (with reason) or skipped."""
@@ -560,6 +583,7 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
                        {"title": f"news documents in {state.root.name}/", "path": state.root.name}],
         extra_files={"ingest_report.json": report}, submit=pool.call if pool is not None else None,
     )
+    state.prune_cache()
     if result.published and result.version:
         # So that the next run with these inputs finds the release up to date, even when this
         # run only pointed `latest` at an existing release with the same tables.
@@ -631,7 +655,7 @@ def run_batches(plan: RunPlan, results: Iterator[BatchOutput],
     """Feed batch summaries (in order) into a RunState."""
     if plan.cache_path:
         ResultCache(plan.cache_path).close()  # create the store before workers write to it
-    state = RunState(plan.root, plan.output, plan.work_dir, plan.remote_source)
+    state = RunState(plan.root, plan.output, plan.work_dir, plan.remote_source, plan.cache_path)
     state.rejections += plan.fetch_failures
     for batch in results:
         kept = state.add(batch)

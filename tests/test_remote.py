@@ -299,6 +299,25 @@ def test_a_scheduled_rerun_over_unchanged_feeds_finds_its_release_up_to_date(ser
             if s["title"].startswith("news documents")] == [f"urls:{urls}"]
 
 
+def test_http_cache_entries_no_run_asked_for_in_a_month_are_removed(server, tmp_path: Path):
+    import os
+    import time
+
+    cache, feed = tmp_path / "cache", server.url("/feeds/rss.xml")
+    materialize_input(feed, tmp_path / "run1", cache_dir=cache, **FAST)  # the feed and its two pages
+    materialize_input(server.url("/articles/pardons-ended.html"), tmp_path / "run2", cache_dir=cache, **FAST)
+    assert len(list(cache.glob("*.json"))) == 4
+    forty_days_ago = time.time() - 40 * 86400
+    for entry in cache.iterdir():
+        os.utime(entry, (forty_days_ago, forty_days_ago))
+
+    materialize_input(feed, tmp_path / "run3", cache_dir=cache, **FAST)  # answered 304 throughout
+
+    kept = {json.loads(entry.read_text())["url"] for entry in cache.glob("*.json")}
+    assert kept == {feed, server.url("/articles/colony-recruiters.html"), server.url("/articles/storm-v-contracts.html")}
+    assert len(list(cache.glob("*.body"))) == 3
+
+
 def test_requests_carry_a_polite_user_agent(server, tmp_path: Path):
     materialize_input(server.url("/feeds/atom.xml"), tmp_path / "work", **FAST)
 

@@ -36,6 +36,9 @@ MAX_RETRY_AFTER_SECONDS = 60.0
 URL_LIST_PREFIX = "urls:"
 URL_LIST_SUFFIX = ".urls"
 COPY_CHUNK_BYTES = 1024 * 1024
+# HTTP cache entries no run has asked for in this long are removed: pages that left their feeds.
+# Long enough that a feed that is down for a few runs keeps its pages' retrieval times.
+HTTP_CACHE_MAX_AGE_DAYS = 30
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 _CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@?#]*@")
@@ -165,6 +168,8 @@ def materialize_urls(
         collector = _PageCollector(fetcher, result)
         for url in urls:
             collector.add(url)
+        if fetcher.cache is not None:
+            fetcher.cache.prune(HTTP_CACHE_MAX_AGE_DAYS)
     return result
 
 
@@ -281,6 +286,28 @@ class HttpCache:
         key = hashlib.sha256(url.encode("utf-8")).hexdigest()
         return self.directory / f"{key}.json", self.directory / f"{key}.body"
 
+    def used(self, url: str) -> None:
+        """Note that a run asked for url (the entry's file time), so `prune` keeps it."""
+        try:
+            os.utime(self._paths(url)[0])
+        except OSError:
+            pass
+
+    def prune(self, max_age_days: float) -> int:
+        """Remove the entries no run has asked for in max_age_days; returns how many went."""
+        oldest = time.time() - max_age_days * 86400
+        gone = 0
+        for meta_path in self.directory.glob("*.json"):
+            try:
+                if meta_path.stat().st_mtime >= oldest:
+                    continue
+                meta_path.with_suffix(".body").unlink(missing_ok=True)
+                meta_path.unlink()
+            except OSError:
+                continue
+            gone += 1
+        return gone
+
     def _meta(self, url: str) -> dict[str, Any] | None:
         try:
             meta = json.loads(self._paths(url)[0].read_text(encoding="utf-8"))
@@ -386,6 +413,7 @@ class HttpFetcher:
             try:
                 with self.client.stream("GET", url, headers=headers) as response:
                     if response.status_code == 304 and cached:
+                        self.cache.used(url)  # type: ignore[union-attr]  # cached implies a cache
                         return cached[1]
                     if response.is_success:
                         return self._keep(url, response)

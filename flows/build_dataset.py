@@ -25,6 +25,11 @@ from policytrace.settings import configure_environment
 configure_environment()
 
 from prefect import flow, get_run_logger, task  # noqa: E402
+from prefect.artifacts import (  # noqa: E402
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import FlowRunContext  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
@@ -85,6 +90,38 @@ def _large(value: Any) -> Any:
     return quote(value) if _uses_threads() else value
 
 
+class _UiProgress:
+    """The share of input files whose batch is done, as a progress artifact in Prefect's UI."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.shown = max(total, 1), 0, 0
+        self.artifact = _quietly(lambda: create_progress_artifact(
+            0.0, description=f"input files read and extracted, of {total:,}"))
+
+    def advance(self, files: int) -> None:
+        self.done += files
+        percent = int(100 * self.done / self.total)
+        if self.artifact is not None and percent > self.shown:  # whole percents: few API calls
+            self.shown = percent
+            _quietly(lambda: update_progress_artifact(self.artifact, float(percent)))
+
+
+def _quietly(call: Any) -> Any:
+    """Call Prefect's artifact API; a failure there is logged, it does not stop the run."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - the artifacts are a view of the run, not part of it
+        get_run_logger().warning("could not update the run's artifact in Prefect: %s", exc)
+        return None
+
+
+def _report(summary: pipeline.RunSummary) -> pipeline.RunSummary:
+    """The run's summary as a Markdown artifact: Prefect's Artifacts page lists every run's under one key."""
+    _quietly(lambda: create_markdown_artifact(summary.markdown(), key="policytrace-run",
+                                              description=summary.message))
+    return summary
+
+
 def _uses_threads() -> bool:
     """Whether this flow run's tasks run on threads of this process (so they can share a pool)."""
     context = FlowRunContext.get()
@@ -122,22 +159,26 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
                                            version=version, baseline=baseline) if use_cache else None
         if done is not None:
             logger.info(done.message)
-            return done
+            return _report(done)
         files = sum(len(batch) for batch in plan.batches)
         workers = 0 if not _uses_threads() or len(plan.batches) < 2 else (
             processes if processes is not None else pipeline.default_workers())
         workers = min(workers, len(plan.batches))
         logger.info("%d input files in %d batches, %s", files, len(plan.batches),
                     f"built in {workers} worker processes" if workers else "built by the task runner")
+        ui_progress = _UiProgress(files)
         with pipeline.BatchPool(workers, topic) if workers else nullcontext() as pool, \
                 Progress(total=files, enabled=show_progress) as progress:
-            state = pipeline.run_batches(
-                plan, _in_order(plan, pool), on_batch=lambda batch, kept: progress.advance(
-                    len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}"))
+
+            def on_batch(batch: pipeline.BatchOutput, kept: int) -> None:
+                progress.advance(len(plan.batches[batch.index]), f"{kept} documents kept from batch {batch.index + 1}")
+                ui_progress.advance(len(plan.batches[batch.index]))
+
+            state = pipeline.run_batches(plan, _in_order(plan, pool), on_batch=on_batch)
             # The batches' workers run the validation gate too; this process then imports no
             # Great Expectations (nor pandas, matplotlib or spaCy).
-            return validate_and_publish(_large(state), _large(plan.skipped), plan.fingerprint, topic, version,
-                                        baseline, pool.key if pool else None)
+            return _report(validate_and_publish(_large(state), _large(plan.skipped), plan.fingerprint, topic,
+                                                version, baseline, pool.key if pool else None))
     finally:
         plan.cleanup()
 

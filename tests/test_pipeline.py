@@ -67,17 +67,32 @@ def test_cli_run_on_mixed_input_reports_rejects_and_publishes(prefect_server, tm
     assert documents.height == 7
 
 
-def test_the_flow_shows_a_progress_bar_on_a_terminal(prefect_server, tmp_path: Path, monkeypatch, capsys):
+def test_the_flow_shows_its_progress_on_a_terminal_and_in_prefect(prefect_server, tmp_path: Path, monkeypatch,
+                                                                  capsys):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
     from flows.build_dataset import build_dataset
 
     inputs = tmp_path / "in"
     shutil.copytree(FIXTURES / "formats", inputs)
     monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich: stderr is a terminal
-    summary = build_dataset(input_dir=str(inputs), output_dir=str(tmp_path / "out"), batch_size=2,
-                            show_progress=True, processes=0)
+    state = build_dataset(input_dir=str(inputs), output_dir=str(tmp_path / "out"), batch_size=2,
+                          show_progress=True, processes=0, return_state=True)
+    summary = state.result()
     assert summary.published, summary.message
     shown = capsys.readouterr().err
     assert "documents" in shown and "5/5" in shown and "kept from batch 3" in shown
+
+    # Prefect's UI: a progress artifact at 100%, and the run's summary under the key policytrace-run.
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    by_type = {artifact.type: artifact for artifact in artifacts}
+    assert float(by_type["progress"].data) == 100.0
+    report = by_type["markdown"]
+    assert report.key == "policytrace-run" and report.description == summary.message
+    assert f"release `{summary.version}`" in report.data and "| mentions |" in report.data
 
 
 def test_the_progress_bar_stays_out_of_output_that_is_not_a_terminal():

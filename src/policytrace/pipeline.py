@@ -421,6 +421,27 @@ class RunSummary:
     def exit_code(self) -> int:
         return 0 if self.published else 1
 
+    def markdown(self) -> str:
+        """The run as a short Markdown report (Prefect shows it as the run's artifact)."""
+        lines = [f"**{self.message}**", "",
+                 f"- input `{self.input}`: {self.documents} documents, {len(self.duplicates)} duplicates, "
+                 f"{len(self.rejected)} rejected, {len(self.skipped)} skipped",
+                 f"- reused stored results for {self.reused_files} files and {self.reused_extractions} documents"]
+        if self.release_dir:
+            lines.append(f"- release `{self.version}` in `{self.release_dir}`")
+        lines.append(f"- run report `{self.report_dir}`")
+        if self.row_counts:
+            lines += ["", "| table | rows |", "| --- | ---: |"]
+            lines += [f"| {name} | {count:,} |" for name, count in self.row_counts.items()]
+        shown = 20  # a long list belongs in the run report, not in the UI
+        for title, items in (("Validation failures", self.failures),
+                             ("Rejected", [f"`{r['file']}`: {r['reason']}" for r in self.rejected])):
+            if items:
+                lines += ["", f"{title} ({len(items)}):", ""] + [f"- {item}" for item in items[:shown]]
+                if len(items) > shown:
+                    lines.append(f"- ... and {len(items) - shown} more in the run report")
+        return "\n".join(lines) + "\n"
+
 
 class RunState:
     """Takes batches in input order: drops duplicates across and within batches, counts what was reused.

@@ -110,6 +110,20 @@ def test_the_progress_bar_stays_out_of_output_that_is_not_a_terminal():
         assert expected in written.getvalue() and bool(written.getvalue()) == terminal
 
 
+def test_cli_publishes_to_an_fsspec_url(prefect_server, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("POLICYTRACE_MIRROR_DIR", str(tmp_path / "mirrors"))
+    bucket = tmp_path / "bucket"
+    result = runner.invoke(app, ["run", "--input", str(FIXTURES / "formats"), "--output", f"file://{bucket}",
+                                 "--task-runner", "threads"])
+    assert result.exit_code == 0, result.output
+    reference = run_in_process(FIXTURES / "formats", tmp_path / "reference")
+    assert f"Uploaded to file://{bucket}: LATEST -> {reference.version}" in result.output
+    assert (bucket / "LATEST").read_text().strip() == reference.version
+    for spec in load_catalog():
+        assert (bucket / "releases" / reference.version / f"{spec.name}.parquet").read_bytes() == \
+            (tmp_path / "reference" / "latest" / f"{spec.name}.parquet").read_bytes()
+
+
 def test_run_where_every_document_is_rejected_fails_with_reasons(tmp_path: Path):
     inputs = tmp_path / "in"
     inputs.mkdir()

@@ -87,6 +87,19 @@ def test_the_result_store_keeps_only_what_the_latest_run_used(tmp_path: Path):
         assert stored_results(output) == {"ingest": files - 1, "extract": summary.documents}
 
 
+def test_a_new_extractor_version_re_extracts_every_document_but_reads_no_file_again(tmp_path: Path, monkeypatch):
+    from policytrace import pipeline
+
+    inputs, output = corpus(tmp_path), tmp_path / "out"
+    first = run_in_process(inputs, output)
+    monkeypatch.setattr(pipeline, "EXTRACTOR_VERSION", f"{pipeline.EXTRACTOR_VERSION}+next")  # an upgrade
+    upgraded = run_in_process(inputs, output)
+    assert not upgraded.up_to_date and upgraded.published
+    assert upgraded.reused_extractions == 0 and upgraded.reused_files == len(list(inputs.iterdir()))
+    assert upgraded.documents == first.documents
+    assert run_in_process(inputs, output).up_to_date
+
+
 def test_topic_change_re_extracts(tmp_path: Path):
     inputs, output = corpus(tmp_path), tmp_path / "out"
     topic = tmp_path / "topic"

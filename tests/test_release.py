@@ -184,6 +184,9 @@ def test_changed_document_is_a_changed_row_with_the_same_id(tmp_path: Path):
     changelog = (second / "CHANGELOG.md").read_text()
     assert f"Compared with release `{first.name}`" in changelog
     assert "### sources" in changelog and f"changed: `{source_id}`" in changelog
+    # Which columns: the text's hashes and length, not its title or url.
+    columns = next(line for line in changelog.split("### sources")[1].splitlines() if "columns that changed" in line)
+    assert "`text_sha256`" in columns and "`text_length`" in columns and "`title`" not in columns
     result = CliRunner().invoke(app, ["diff", str(first), str(second)])
     assert result.exit_code == 0 and f"changed: `{source_id}`" in result.output
 

@@ -10,6 +10,9 @@ import polars as pl
 import pyarrow.parquet as pq
 
 EXAMPLE_IDS = 10
+# Changed rows whose columns are compared to say which columns changed (a bound on the work: an
+# extractor upgrade can change every one of millions of mentions).
+COLUMN_SAMPLE_ROWS = 10_000
 
 
 @dataclass
@@ -27,6 +30,8 @@ class TableDiff:
     added_count: int = 0
     removed_count: int = 0
     changed_count: int = 0
+    # Which columns differ in the changed rows (in the first COLUMN_SAMPLE_ROWS of them, by key hash).
+    changed_columns: list[str] = field(default_factory=list)
 
     @property
     def unchanged(self) -> bool:
@@ -65,6 +70,11 @@ class ReleaseDiff:
                     shown = ", ".join(f"`{i}`" for i in ids[:EXAMPLE_IDS])
                     more = f" and {count - EXAMPLE_IDS} more" if count > EXAMPLE_IDS else ""
                     lines.append(f"- {label}: {shown}{more}")
+            if diff.changed_columns:
+                sampled = (f" (compared in {COLUMN_SAMPLE_ROWS:,} of the {diff.changed_count:,} changed rows)"
+                           if diff.changed_count > COLUMN_SAMPLE_ROWS else "")
+                columns = ", ".join(f"`{c}`" for c in diff.changed_columns)
+                lines.append(f"- columns that changed: {columns}{sampled}")
         return "\n".join(lines) + "\n"
 
 
@@ -108,7 +118,24 @@ def diff_table(table: str, key: list[str], old: pl.LazyFrame | None, new: pl.Laz
     diff.added = _first_keys(new, key, added) if len(added) else []
     diff.removed = _first_keys(old, key, removed) if len(removed) else []
     diff.changed = _first_keys(new, key, changed) if len(changed) else []
+    if len(changed):
+        diff.changed_columns = _changed_columns(old, new, key, shared, changed)
     return diff
+
+
+def _changed_columns(old: pl.LazyFrame, new: pl.LazyFrame, key: list[str], columns: list[str],
+                     changed: pl.Series) -> list[str]:
+    """The columns (in table order) that differ in the changed rows, or in a sample of them."""
+    picked = changed.sort().head(COLUMN_SAMPLE_ROWS).implode()
+    values = [c for c in columns if c not in key]
+
+    def rows(frame: pl.LazyFrame) -> pl.LazyFrame:
+        return frame.select(_key(key).hash().alias("_k"), *[pl.col(c).cast(pl.String) for c in values]
+                            ).filter(pl.col("_k").is_in(picked))
+
+    differs = rows(new).join(rows(old), on="_k", suffix="_old").select(
+        [pl.col(c).ne_missing(pl.col(f"{c}_old")).any().alias(c) for c in values]).collect(engine="streaming")
+    return [c for c in values if differs.get_column(c).item()]
 
 
 def _fields(release: Path, table: str) -> dict[str, str]:

@@ -327,6 +327,26 @@ def test_requests_carry_a_polite_user_agent(server, tmp_path: Path):
     assert agent.startswith(f"policytrace/{__version__} ") and "(+https://" in agent
 
 
+def test_a_run_fetches_with_the_user_agent_and_settings_from_the_environment(server, tmp_path: Path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from policytrace.cli import app
+    from policytrace.pipeline import run_in_process
+
+    agent = "policytrace/test (+mailto:desk@example.org)"
+    monkeypatch.setenv("POLICYTRACE_FETCH_USER_AGENT", agent)
+    monkeypatch.setenv("POLICYTRACE_FETCH_RETRIES", "0")
+    summary = run_in_process(f"urls:{url_list(tmp_path, server.url('/feeds/rss.xml'), server.url('/flaky.html'))}",
+                             tmp_path / "out")
+    assert summary.published
+    assert {h["User-Agent"] for h in server.headers} == {agent}
+    assert server.requests["/flaky.html"] == 1, "no retry with POLICYTRACE_FETCH_RETRIES=0"
+
+    monkeypatch.setenv("POLICYTRACE_FETCH_TIMEOUT", "soon")
+    result = CliRunner().invoke(app, ["run", "--input", server.url("/feeds/rss.xml"), "--output", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "POLICYTRACE_FETCH_TIMEOUT" in result.output, result.output
+
+
 def test_retry_after_is_respected_up_to_a_cap(server):
     waits: list[float] = []
     with HttpFetcher(timeout=2.0, retries=1, backoff=0.01, max_retry_after=2.5,

@@ -116,11 +116,17 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's task logs.")] = False,
 ) -> None:
     """Ingest, extract, validate and publish a release, as the Prefect flow `build-dataset`."""
-    from policytrace.remote import InputSpecError, is_local_spec
+    from policytrace.remote import InputSpecError, fetch_settings, is_local_spec
 
     if is_local_spec(input_spec) and not Path(input_spec).exists():
         console.print(f"[red]input {input_spec} does not exist[/red]")
         raise typer.Exit(2)
+    if not is_local_spec(input_spec):
+        try:
+            fetch_settings()
+        except InputSpecError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
     if task_runner not in TASK_RUNNERS:
         console.print(f"[red]unknown task runner {task_runner!r}: use {', '.join(TASK_RUNNERS[:3])}[/red]")
         raise typer.Exit(2)

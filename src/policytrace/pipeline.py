@@ -653,13 +653,14 @@ class RunPlan:
 def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
              use_cache: bool = True) -> RunPlan:
     """Bring remote input to a local folder, find the inputs, cut them into batches, fingerprint them."""
-    from policytrace.remote import materialize_input, without_credentials
+    from policytrace.remote import fetch_settings, materialize_input, without_credentials
 
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(output, include_work=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     fetched_dir = output / f".work-{stamp}-input"
-    materialized = materialize_input(str(spec), fetched_dir, cache_dir=output / "cache" / "http")
+    materialized = materialize_input(str(spec), fetched_dir, cache_dir=output / "cache" / "http",
+                                     **fetch_settings())
     root = materialized.root
     inputs, skipped = plan_inputs(root)
     fingerprint = inputs_fingerprint(inputs, topic_name)

@@ -22,6 +22,8 @@ from typing import Any, Literal, NamedTuple
 import feedparser
 import fsspec
 import httpx
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from policytrace import __version__
 
@@ -90,6 +92,30 @@ class MaterializedInput:
     kind: InputKind
     fetched: list[FetchedFile] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+
+
+class FetchSettings(BaseSettings):
+    """How pages and feeds are fetched in a run, from POLICYTRACE_FETCH_* environment variables
+    (e.g. POLICYTRACE_FETCH_USER_AGENT="policytrace/0.1 (+mailto:desk@example.org)")."""
+
+    model_config = SettingsConfigDict(env_prefix="POLICYTRACE_FETCH_")
+
+    timeout: float = Field(20.0, gt=0)
+    retries: int = Field(3, ge=0)
+    backoff: float = Field(0.5, ge=0)
+    user_agent: str = DEFAULT_USER_AGENT
+    max_bytes: int = Field(MAX_RESPONSE_BYTES, gt=0)
+
+
+def fetch_settings() -> dict[str, Any]:
+    """The run's FetchSettings as keyword arguments of materialize_input; InputSpecError naming the
+    variable when one is not valid."""
+    try:
+        return FetchSettings().model_dump()
+    except ValidationError as exc:
+        problems = "; ".join(f"POLICYTRACE_FETCH_{str(error['loc'][0]).upper()}: {error['msg']}"
+                             for error in exc.errors())
+        raise InputSpecError(f"invalid fetch setting: {problems}") from None
 
 
 def without_credentials(spec: str) -> str:

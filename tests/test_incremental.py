@@ -71,20 +71,34 @@ def stored_results(output: Path) -> dict[str, int]:
         return dict(store.execute("SELECT kind, count(*) FROM results GROUP BY kind").fetchall())
 
 
-def test_the_result_store_keeps_only_what_the_latest_run_used(tmp_path: Path):
+def age_stored_results(output: Path, days: float) -> None:
+    """Make every entry of the result store look last used `days` earlier."""
+    import sqlite3
+
+    with closing(sqlite3.connect(output / "cache" / "results.sqlite")) as store, store:
+        store.execute("UPDATE results SET used_at = used_at - ?", (days * 86400,))
+
+
+def test_the_result_store_forgets_what_no_run_has_used_for_a_month(tmp_path: Path):
     inputs, output = corpus(tmp_path), tmp_path / "out"
     files = len(list(inputs.iterdir()))
     first = run_in_process(inputs, output, batch_size=2)
     assert stored_results(output) == {"ingest": files, "extract": first.documents}
 
-    # A file removed and another edited, run after run: the store does not grow.
+    # A file removed, another edited: their old results stay for now (a run over part of the
+    # input, or a feed that is down, must not cost the rest).
     (inputs / "explainer.md").unlink()
     text = (inputs / "wire_report.txt").read_text(encoding="utf-8")
-    for edit in ("three months after", "four months after"):
-        (inputs / "wire_report.txt").write_text(text.replace("two months after", edit), encoding="utf-8")
-        summary = run_in_process(inputs, output, batch_size=2)
-        assert summary.published and summary.reused_files == files - 2
-        assert stored_results(output) == {"ingest": files - 1, "extract": summary.documents}
+    (inputs / "wire_report.txt").write_text(text.replace("two months after", "three months after"), encoding="utf-8")
+    second = run_in_process(inputs, output, batch_size=2)
+    assert second.published and stored_results(output) == {"ingest": files + 1, "extract": first.documents + 1}
+
+    # A month later, the next published run keeps only what was used since.
+    age_stored_results(output, 31)
+    (inputs / "wire_report.txt").write_text(text.replace("two months after", "four months after"), encoding="utf-8")
+    third = run_in_process(inputs, output, batch_size=2)
+    assert third.published and third.reused_files == files - 2
+    assert stored_results(output) == {"ingest": files - 1, "extract": third.documents}
 
 
 def test_a_new_extractor_version_re_extracts_every_document_but_reads_no_file_again(tmp_path: Path, monkeypatch):

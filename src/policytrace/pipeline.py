@@ -102,8 +102,6 @@ class BatchResult:
     new_extract_cache: dict[str, Extraction] = field(default_factory=dict)
     cached_files: int = 0
     cached_extractions: int = 0
-    # Every cache key the batch used, per kind ("ingest", "extract"): the run keeps these entries.
-    cache_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
 def ingest_cache_key(item: InputFile) -> str:
@@ -148,7 +146,6 @@ def process_batch(index: int, files: list[InputFile], root: Path, topic_name: st
             else:
                 result.cached_extractions += 1
             result.extractions.append(extraction)
-        result.cache_keys = {"ingest": file_keys, "extract": keys}
     finally:
         if cache:
             cache.close()
@@ -181,7 +178,6 @@ class BatchOutput:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     worker: int = 0
-    cache_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
 def build_batch(index: int, files: list[InputFile], root: Path, topic_name: str, cache_path: Path | None,
@@ -209,8 +205,7 @@ def build_batch(index: int, files: list[InputFile], root: Path, topic_name: str,
     return BatchOutput(
         index, [DocumentKey(d.text_sha256, d.source_id, d.file_path, d.record_index) for d in result.documents],
         result.rejections, result.cached_files, result.cached_extractions,
-        round(time.perf_counter() - started, 3), round(time.process_time() - cpu_started, 3), os.getpid(),
-        result.cache_keys if cache_path else {})
+        round(time.perf_counter() - started, 3), round(time.process_time() - cpu_started, 3), os.getpid())
 
 
 # ---- worker processes ---------------------------------------------------------------------------
@@ -454,8 +449,6 @@ class RunState:
                  cache_path: Path | None = None) -> None:
         self.root, self.output = root, output
         self.cache_path = cache_path
-        # The cache entries this run used; the others are removed once it has finished.
-        self.cache_keys: dict[str, set[str]] = {"ingest": set(), "extract": set()}
         # Fetched or copied input: the URL or URL list it came from, not the temporary folder.
         self.remote_source = remote_source
         self.parts = PartStore(work_dir)
@@ -473,8 +466,6 @@ class RunState:
         self.reused_files += batch.cached_files
         self.reused_extractions += batch.cached_extractions
         self.batches += 1
-        for kind, keys in batch.cache_keys.items():
-            self.cache_keys[kind].update(keys)
         left_out = []
         for position, document in enumerate(batch.documents):
             if (duplicate := self.seen.check(document)) is not None:
@@ -487,14 +478,14 @@ class RunState:
         return len(batch.documents) - len(left_out)
 
     def prune_cache(self) -> int:
-        """Remove the stored results this run did not use (files gone from the input, old versions
-        of changed files, other extractor or topic versions), so that the store of a scheduled
-        run does not grow without end; returns how many went."""
+        """Remove the stored results no run has used in MAX_UNUSED_DAYS (files gone from the input,
+        old versions of edited files, older extractor or topic versions), so that the store of a
+        scheduled run does not grow without end; returns how many went."""
         if self.cache_path is None or not self.cache_path.exists():
             return 0
         cache = ResultCache(self.cache_path)
         try:
-            return sum(cache.prune(kind, keys) for kind, keys in self.cache_keys.items())
+            return cache.prune()
         finally:
             cache.close()
 
@@ -604,7 +595,8 @@ def finish_run(state: RunState, skipped: list[str], fingerprint: str, topic_name
                        {"title": f"news documents in {state.root.name}/", "path": state.root.name}],
         extra_files={"ingest_report.json": report}, submit=pool.call if pool is not None else None,
     )
-    state.prune_cache()
+    if result.published:
+        state.prune_cache()
     if result.published and result.version:
         # So that the next run with these inputs finds the release up to date, even when this
         # run only pointed `latest` at an existing release with the same tables.
@@ -653,14 +645,15 @@ class RunPlan:
 def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
              use_cache: bool = True) -> RunPlan:
     """Bring remote input to a local folder, find the inputs, cut them into batches, fingerprint them."""
-    from policytrace.remote import fetch_settings, materialize_input, without_credentials
+    from policytrace.remote import fetch_settings, is_local_spec, materialize_input, without_credentials
 
     output.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(output, include_work=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     fetched_dir = output / f".work-{stamp}-input"
+    # Fetch settings matter (and are checked) only for input that is fetched.
     materialized = materialize_input(str(spec), fetched_dir, cache_dir=output / "cache" / "http",
-                                     **fetch_settings())
+                                     **({} if is_local_spec(str(spec)) else fetch_settings()))
     root = materialized.root
     inputs, skipped = plan_inputs(root)
     fingerprint = inputs_fingerprint(inputs, topic_name)

@@ -345,6 +345,8 @@ def test_a_run_fetches_with_the_user_agent_and_settings_from_the_environment(ser
     monkeypatch.setenv("POLICYTRACE_FETCH_TIMEOUT", "soon")
     result = CliRunner().invoke(app, ["run", "--input", server.url("/feeds/rss.xml"), "--output", str(tmp_path / "o")])
     assert result.exit_code == 2 and "POLICYTRACE_FETCH_TIMEOUT" in result.output, result.output
+    # Runs on local folders fetch nothing and do not read the settings.
+    assert run_in_process(REMOTE / "articles", tmp_path / "local").published
 
 
 def test_retry_after_is_respected_up_to_a_cap(server):
@@ -412,6 +414,18 @@ def test_a_non_empty_work_folder_is_refused(tmp_path: Path):
     (tmp_path / "work" / "left-over.json").write_text("{}")
     with pytest.raises(InputSpecError, match="not empty"):
         materialize_input((FIXTURES / "formats").resolve().as_uri(), tmp_path / "work")
+
+
+def test_input_urls_are_published_without_credentials():
+    from policytrace.remote import without_credentials
+
+    assert without_credentials("https://reader:pw@news.example/feed.xml") == "https://news.example/feed.xml"
+    assert without_credentials("simplecache::s3://AKIA1:secret@bucket/in") == "simplecache::s3://bucket/in"
+    assert without_credentials("https://news.example/rss?section=world&token=t0p&apiKey=k") == \
+        "https://news.example/rss?section=world&token=REDACTED&apiKey=REDACTED"
+    assert without_credentials("s3://bucket/in?X-Amz-Signature=ab12") == "s3://bucket/in?X-Amz-Signature=REDACTED"
+    for public in ("https://news.example/a%20b?q=x+y", "urls:/data/feeds.urls", "seeds", "file:///data/in"):
+        assert without_credentials(public) == public
 
 
 def test_url_list_files(tmp_path: Path):

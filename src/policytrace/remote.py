@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 import fsspec
@@ -43,7 +44,9 @@ COPY_CHUNK_BYTES = 1024 * 1024
 HTTP_CACHE_MAX_AGE_DAYS = 30
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
-_CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/@?#]*@")
+# Query parameters whose values are credentials (private feed tokens, signed object-store URLs).
+_SECRET_PARAMETER = re.compile(r"token|key|secret|password|passwd|auth|sig|credential|session",
+                               re.IGNORECASE)
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)(?:://|::)")
 _FEED_MEDIA_TYPES = frozenset({"application/rss+xml", "application/atom+xml",
                                "application/rdf+xml"})
@@ -119,17 +122,21 @@ def fetch_settings() -> dict[str, Any]:
 
 
 def without_credentials(spec: str) -> str:
-    """spec with any user name and password taken out of its URL (`https://user:secret@host/...`),
-    for reports and release metadata."""
-    return _CREDENTIALS.sub(r"\1", spec)
+    """spec as it may be published: in every URL of it (`simplecache::s3://...` chains several), no
+    user name or password, and the values of query parameters that look like secrets (token, key,
+    signature, ...) replaced by `REDACTED`. For reports and release metadata."""
+    if spec.startswith(URL_LIST_PREFIX) or _scheme(spec) is None:
+        return spec
+    return "::".join(_public_url(part) for part in spec.split("::"))
 
 
-def absolute_spec(spec: str) -> str:
-    """spec meaning the same from any working folder: a local path (folder, file or URL list) or the
-    file of `urls:FILE` made absolute; a URL as it is."""
-    if spec.startswith(URL_LIST_PREFIX):
-        return URL_LIST_PREFIX + str(Path(spec[len(URL_LIST_PREFIX):]).expanduser().resolve())
-    return spec if _scheme(spec) is not None else str(Path(spec).expanduser().resolve())
+def _public_url(url: str) -> str:
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if "@" not in parts.netloc and not any(_SECRET_PARAMETER.search(name) for name, _ in pairs):
+        return url  # as written, not re-encoded
+    query = urlencode([(name, "REDACTED" if _SECRET_PARAMETER.search(name) else value) for name, value in pairs])
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, query, parts.fragment))
 
 
 def is_local_spec(spec: str) -> bool:

@@ -129,9 +129,9 @@ def _changed_columns(old: pl.LazyFrame, new: pl.LazyFrame, key: list[str], colum
     picked = changed.sort().head(COLUMN_SAMPLE_ROWS).implode()
     values = [c for c in columns if c not in key]
 
-    def rows(frame: pl.LazyFrame) -> pl.LazyFrame:
-        return frame.select(_key(key).hash().alias("_k"), *[pl.col(c).cast(pl.String) for c in values]
-                            ).filter(pl.col("_k").is_in(picked))
+    def rows(frame: pl.LazyFrame) -> pl.LazyFrame:  # filtered first: only the picked rows are cast
+        return frame.with_columns(_key(key).hash().alias("_k")).filter(pl.col("_k").is_in(picked)).select(
+            "_k", *[pl.col(c).cast(pl.String) for c in values])
 
     differs = rows(new).join(rows(old), on="_k", suffix="_old").select(
         [pl.col(c).ne_missing(pl.col(f"{c}_old")).any().alias(c) for c in values]).collect(engine="streaming")

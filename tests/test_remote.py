@@ -416,6 +416,17 @@ def test_a_non_empty_work_folder_is_refused(tmp_path: Path):
         materialize_input((FIXTURES / "formats").resolve().as_uri(), tmp_path / "work")
 
 
+def test_input_specs_are_made_absolute_for_runs_that_start_elsewhere(tmp_path: Path, monkeypatch):
+    from policytrace.remote import absolute_spec
+
+    monkeypatch.chdir(tmp_path)
+    assert absolute_spec("in") == str(tmp_path / "in")
+    assert absolute_spec("feeds.urls") == str(tmp_path / "feeds.urls")
+    assert absolute_spec("urls:lists/feeds.txt") == f"urls:{tmp_path / 'lists' / 'feeds.txt'}"
+    for url in ("https://news.example/rss.xml", "s3://bucket/in", "simplecache::s3://bucket/in"):
+        assert absolute_spec(url) == url
+
+
 def test_input_urls_are_published_without_credentials():
     from policytrace.remote import without_credentials
 

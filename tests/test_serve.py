@@ -47,7 +47,7 @@ def test_served_deployment_fetches_its_feeds_when_triggered_through_the_api(serv
          "--port", str(port), "--cron", "0 6 * * *", "--name", "test"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until_healthy(api_url, timeout=120)
+        wait_until_healthy(api_url, timeout=120, process=serve)  # a serve that fails stops the wait
         deployment = None
         for _ in range(120):
             deployments = api(f"{api_url}/deployments/filter", {})

@@ -139,6 +139,14 @@ def _public_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, query, parts.fragment))
 
 
+def absolute_spec(spec: str) -> str:
+    """spec meaning the same from any working folder: a local path (folder, file or URL list) or the
+    file of `urls:FILE` made absolute; a URL as it is."""
+    if spec.startswith(URL_LIST_PREFIX):
+        return URL_LIST_PREFIX + str(Path(spec[len(URL_LIST_PREFIX):]).expanduser().resolve())
+    return spec if _scheme(spec) is not None else str(Path(spec).expanduser().resolve())
+
+
 def is_local_spec(spec: str) -> bool:
     """True when spec names a local folder or file of documents (not a URL or a URL list)."""
     if spec.startswith(URL_LIST_PREFIX) or _scheme(spec) is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 from pathlib import Path
 
@@ -122,6 +123,23 @@ def test_cli_publishes_to_an_fsspec_url(prefect_server, tmp_path: Path, monkeypa
     for spec in load_catalog():
         assert (bucket / "releases" / reference.version / f"{spec.name}.parquet").read_bytes() == \
             (tmp_path / "reference" / "latest" / f"{spec.name}.parquet").read_bytes()
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path: Path):
+    from policytrace.pipeline import OutputBusyError, plan_run
+
+    first = plan_run(FIXTURES / "formats", tmp_path / "out")
+    work = tmp_path / "out" / ".work-of-the-first-run"
+    work.mkdir()  # what the first run is building
+    try:
+        with pytest.raises(OutputBusyError, match=f"pid {os.getpid()}"):
+            run_in_process(FIXTURES / "formats", tmp_path / "out")
+        result = runner.invoke(app, ["run", "--input", str(FIXTURES / "formats"), "--output", str(tmp_path / "out")])
+        assert result.exit_code == 2 and "another policytrace run" in result.output, result.output
+        assert work.exists(), "the second run left the first one's work alone"
+    finally:
+        first.cleanup()
+    assert run_in_process(FIXTURES / "formats", tmp_path / "out").published  # free again
 
 
 def test_run_where_every_document_is_rejected_fails_with_reasons(tmp_path: Path):

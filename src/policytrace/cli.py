@@ -132,7 +132,7 @@ def run(
         raise typer.Exit(2)
     _topic_or_exit(topic)
     configure_environment(log_level="INFO" if verbose else "WARNING")
-    from policytrace.pipeline import plan_run, up_to_date_summary
+    from policytrace.pipeline import OutputBusyError, plan_run, up_to_date_summary
     from policytrace.remote_output import is_remote
 
     input_dir, output_dir = Path(input_spec), Path(output_spec)
@@ -143,9 +143,10 @@ def run(
         # Nothing changed since the latest release: say so without starting Prefect at all.
         try:
             plan = plan_run(input_spec, output_dir, topic, batch_size, cache)
-        except InputSpecError as exc:
+        except (InputSpecError, OutputBusyError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
+        plan.cleanup()  # the flow plans again, and takes the output folder's lock itself
         done = up_to_date_summary(plan.root, output_dir, plan.fingerprint, plan.remote_source,
                                   version=version, baseline=minimums) if cache else None
         if done is not None:
@@ -162,9 +163,13 @@ def run(
     console.print(f"Building dataset from {input_spec} into {output_spec} "
                   f"(Prefect flow build-dataset{', baseline ' + str(baseline_file) if baseline_file else ''})")
     flow, options = with_task_runner(task_runner, workers, dask_address)
-    summary = flow(input_dir=input_spec, output_dir=output_spec, topic=topic,
-                   batch_size=batch_size, version=version, baseline=minimums,
-                   use_cache=cache, show_progress=progress, **options)
+    try:
+        summary = flow(input_dir=input_spec, output_dir=output_spec, topic=topic,
+                       batch_size=batch_size, version=version, baseline=minimums,
+                       use_cache=cache, show_progress=progress, **options)
+    except OutputBusyError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     print_summary(summary)
     if is_remote(output_spec) and summary.published:
         console.print(f"Uploaded to {output_spec}: LATEST -> {summary.version}")
@@ -201,8 +206,9 @@ def serve(
 
         console.print(f"Serving deployment build-dataset/{name} ({cron}, {timezone}) "
                       f"against {os.environ.get('PREFECT_API_URL')}; Ctrl+C stops.")
+        # limit=1: a run that starts while the last one is still going waits for it (one output folder).
         build_dataset.serve(name=name, schedules=[Cron(cron, timezone=timezone)],
-                            parameters=parameters, print_starting_message=False)
+                            parameters=parameters, print_starting_message=False, limit=1)
 
     if os.environ.get("PREFECT_API_URL"):
         serve_deployment()

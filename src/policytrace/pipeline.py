@@ -635,11 +635,57 @@ class RunPlan:
     fetch_failures: list[Rejection] = field(default_factory=list)
     fetched_dir: Path | None = None
     remote_source: str | None = None  # the input as named, when it was fetched or copied into root
+    lock: OutputLock | None = None
 
     def cleanup(self) -> None:
-        """Remove the folder that remote input was fetched into, if any."""
+        """Remove the folder that remote input was fetched into, if any, and let go of the output."""
         if self.fetched_dir is not None:
             shutil.rmtree(self.fetched_dir, ignore_errors=True)
+        if self.lock is not None:
+            self.lock.release()
+
+
+class OutputBusyError(RuntimeError):
+    """Another run is using the output folder."""
+
+
+class OutputLock:
+    """One run at a time per output folder: an exclusive lock on `<output>/.run.lock` for the length
+    of the run. A second run would delete the first one's work and staging folders as leftovers.
+    The operating system lets go of the lock when the process ends, however it ends. (No lock where
+    `fcntl` is missing, i.e. on Windows.)"""
+
+    NAME = ".run.lock"
+
+    def __init__(self, output: Path) -> None:
+        self.path = output / self.NAME
+        self._file: Any = None
+
+    def acquire(self) -> OutputLock:
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise OutputBusyError(f"another policytrace run ({holder}) is using {self.path.parent}: "
+                                  "wait for it to finish, or give another --output") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, since {datetime.now(UTC).isoformat(timespec='seconds')}")
+        handle.flush()
+        self._file = handle
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file lets go of the lock
+            self._file = None
 
 
 def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
@@ -648,21 +694,26 @@ def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, ba
     from policytrace.remote import fetch_settings, is_local_spec, materialize_input, without_credentials
 
     output.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(output, include_work=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    fetched_dir = output / f".work-{stamp}-input"
-    # Fetch settings matter (and are checked) only for input that is fetched.
-    materialized = materialize_input(str(spec), fetched_dir, cache_dir=output / "cache" / "http",
-                                     **({} if is_local_spec(str(spec)) else fetch_settings()))
-    root = materialized.root
-    inputs, skipped = plan_inputs(root)
-    fingerprint = inputs_fingerprint(inputs, topic_name)
+    lock = OutputLock(output).acquire()
+    try:
+        remove_stale_staging(output, include_work=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        fetched_dir = output / f".work-{stamp}-input"
+        # Fetch settings matter (and are checked) only for input that is fetched.
+        materialized = materialize_input(str(spec), fetched_dir, cache_dir=output / "cache" / "http",
+                                         **({} if is_local_spec(str(spec)) else fetch_settings()))
+        root = materialized.root
+        inputs, skipped = plan_inputs(root)
+        fingerprint = inputs_fingerprint(inputs, topic_name)
+    except BaseException:
+        lock.release()
+        raise
     return RunPlan(
         root, output, topic_name, batched(inputs, batch_size), skipped, fingerprint,
         default_cache_path(output) if use_cache else None, output / f".work-{stamp}",
         fetch_failures=[Rejection(f.source, f.reason) for f in materialized.failures],
         fetched_dir=None if materialized.kind == "local" else fetched_dir,
-        remote_source=None if materialized.kind == "local" else without_credentials(str(spec)))
+        remote_source=None if materialized.kind == "local" else without_credentials(str(spec)), lock=lock)
 
 
 def run_batches(plan: RunPlan, results: Iterator[BatchOutput],

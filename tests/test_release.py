@@ -153,6 +153,18 @@ def test_croissant_reads_every_record_set_with_mlcroissant(seed_release: Path):
             assert got == wanted, (spec.name, column)
 
 
+def test_an_event_told_again_later_has_that_sentence_as_evidence_too(seed_release: Path):
+    # The headline's "Russia Ends Amnesty Program ..." is told again as "this special rule has now
+    # been discontinued, as reported by the BBC": one events row, whose date and attribution come
+    # from the later sentence, which must be among the row's mentions.
+    events = pl.read_parquet(seed_release / "events.parquet")
+    headline = events.filter(pl.col("char_start") == 0).row(0, named=True)
+    assert (headline["date_text"], headline["attribution"]) == ("now", "as reported by")
+    evidence = pl.read_parquet(seed_release / "mentions.parquet").filter(
+        pl.col("row_id") == headline["event_id"])["evidence"].to_list()
+    assert any("now" in sentence and "as reported by" in sentence for sentence in evidence), evidence
+
+
 def test_checksums_cover_every_file(seed_release: Path):
     listed = {line.split("  ")[1] for line in (seed_release / "SHA256SUMS").read_text().splitlines()}
     present = {p.relative_to(seed_release.resolve()).as_posix()

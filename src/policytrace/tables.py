@@ -188,6 +188,8 @@ class TableBuilder:
                 self.rows["event_actors"].append(
                     {"event_id": event_id, "actor_id": actor_id(key), "role": role})
             mention("events", event_id, event.evidence)
+            for evidence in event.supporting:  # the same event told again later: a mention too
+                mention("events", event_id, evidence)
 
         condition_ids = []
         for condition in extraction.conditions:

@@ -60,6 +60,9 @@ class EventRecord:
     is_negated: bool = False
     is_hedged: bool = False
     actors: list[tuple[str, str]] = field(default_factory=list)  # (actor key, role)
+    # Later sentences that tell the same event, merged into this row: each is a mention of it too,
+    # and the date, claimant or actors the row took from them are found there.
+    supporting: list[Evidence] = field(default_factory=list)
 
 
 @dataclass

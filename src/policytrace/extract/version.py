@@ -1,4 +1,4 @@
 """The extractor's name and version, importable without loading the extractor (and spaCy)."""
 
 EXTRACTOR_NAME = "policytrace.rules"
-EXTRACTOR_VERSION = "1.7.1"
+EXTRACTOR_VERSION = "1.8.0"

@@ -165,6 +165,19 @@ def test_an_event_told_again_later_has_that_sentence_as_evidence_too(seed_releas
     assert any("now" in sentence and "as reported by" in sentence for sentence in evidence), evidence
 
 
+def test_conditions_stated_in_one_sentence_are_told_apart_by_their_words(seed_release: Path):
+    # "... only return from the front if they are severely wounded, receive high honors, reach the
+    # maximum age or the war ends": four exit conditions, one sentence, one description.
+    conditions = pl.read_parquet(seed_release / "policy_conditions.parquet")
+    exits = conditions.filter(pl.col("condition_type") == "exit")
+    assert exits["description"].n_unique() == 1 and exits.height == 4
+    assert sorted(exits["condition_text"]) == ["high honors", "maximum age", "severely wounded", "war ends"]
+    spans = pl.read_parquet(seed_release / "mentions.parquet").select(
+        pl.col("row_id").alias("condition_id"), "span_text")
+    joined = conditions.join(spans, on="condition_id")
+    assert joined.height == conditions.height and (joined["condition_text"] == joined["span_text"]).all()
+
+
 def test_checksums_cover_every_file(seed_release: Path):
     listed = {line.split("  ")[1] for line in (seed_release / "SHA256SUMS").read_text().splitlines()}
     present = {p.relative_to(seed_release.resolve()).as_posix()

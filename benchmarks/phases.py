@@ -259,9 +259,11 @@ def measure_noop_rerun(corpus: Path, output: Path, batch_size: int) -> list[dict
     flow_seconds = time.perf_counter() - started
     started = time.perf_counter()
     plan = pipeline.plan_run(corpus, output, batch_size=batch_size)
-    planned = time.perf_counter()
-    done = pipeline.up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source)
-    plan.cleanup()
+    try:
+        planned = time.perf_counter()
+        done = pipeline.up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source)
+    finally:
+        plan.cleanup()
     check_seconds = time.perf_counter() - started
     return [{"measure": "noop_rerun", "docs": summary.documents, "seconds": round(flow_seconds, 3),
              "up_to_date": summary.up_to_date, "message": summary.message,

@@ -143,11 +143,12 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
     if is_remote(output_dir):
         # Object stores: build in a local mirror that starts from the remote's latest release.
         local = mirror_path(output_dir)
-        pull_latest(output_dir, local)
-        summary = build_dataset.fn(input_dir, str(local), topic, batch_size, version, baseline,
-                                   use_cache, show_progress, processes)
-        if summary.published:
-            logger.info("uploaded release %s to %s", push_latest(local, output_dir), output_dir)
+        with pipeline.OutputLock(local):  # pull, build and push as one run (the build locks it again)
+            pull_latest(output_dir, local)
+            summary = build_dataset.fn(input_dir, str(local), topic, batch_size, version, baseline,
+                                       use_cache, show_progress, processes)
+            if summary.published:
+                logger.info("uploaded release %s to %s", push_latest(local, output_dir), output_dir)
         return summary
     output = Path(output_dir)
     plan = pipeline.plan_run(input_dir, output, topic, batch_size, use_cache)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from policytrace.cli import app
-from policytrace.pipeline import run_in_process
+from policytrace.pipeline import OutputBusyError, OutputLock, run_in_process
 from policytrace.schema import load_catalog
 from policytrace.settings import BATCH_GC_THRESHOLDS, batch_collector
 from tests.conftest import FIXTURES, ROOT, SEEDS
@@ -126,20 +125,52 @@ def test_cli_publishes_to_an_fsspec_url(prefect_server, tmp_path: Path, monkeypa
 
 
 def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path: Path):
-    from policytrace.pipeline import OutputBusyError, plan_run
+    import subprocess
+    import sys
 
-    first = plan_run(FIXTURES / "formats", tmp_path / "out")
-    work = tmp_path / "out" / ".work-of-the-first-run"
-    work.mkdir()  # what the first run is building
+    output = tmp_path / "out"
+    work = output / ".work-of-the-first-run"
+    work.mkdir(parents=True)  # what the first run is building
+    # The first run: another process that plans a run on the output and holds it until told to stop.
+    first = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from policytrace.pipeline import OutputLock; "
+         f"OutputLock(Path({str(output)!r})).acquire(); print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        with pytest.raises(OutputBusyError, match=f"pid {os.getpid()}"):
-            run_in_process(FIXTURES / "formats", tmp_path / "out")
-        result = runner.invoke(app, ["run", "--input", str(FIXTURES / "formats"), "--output", str(tmp_path / "out")])
+        assert first.stdout.readline().strip() == "held"
+        with pytest.raises(OutputBusyError, match=f"pid {first.pid}"):
+            run_in_process(FIXTURES / "formats", output)
+        result = runner.invoke(app, ["run", "--input", str(FIXTURES / "formats"), "--output", str(output)])
         assert result.exit_code == 2 and "another policytrace run" in result.output, result.output
         assert work.exists(), "the second run left the first one's work alone"
     finally:
-        first.cleanup()
-    assert run_in_process(FIXTURES / "formats", tmp_path / "out").published  # free again
+        first.stdin.close()
+        first.wait(30)
+    assert run_in_process(FIXTURES / "formats", output).published  # free again once the first has ended
+
+
+def test_the_output_lock_is_taken_again_by_its_own_thread_but_not_by_another(tmp_path: Path):
+    import threading
+
+    outer = OutputLock(tmp_path).acquire()
+    try:
+        with OutputLock(tmp_path):  # as the flow for an fsspec output does around its build
+            pass
+        refused = []
+
+        def other_thread() -> None:
+            try:
+                OutputLock(tmp_path).acquire()
+            except OutputBusyError as exc:
+                refused.append(exc)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert refused, "another thread of the same process must not get the lock"
+    finally:
+        outer.release()
+    OutputLock(tmp_path).acquire().release()  # free after the last release
 
 
 def test_run_where_every_document_is_rejected_fails_with_reasons(tmp_path: Path):

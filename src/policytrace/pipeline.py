@@ -10,7 +10,9 @@ receives a small summary of each batch and drops duplicates across batches, in i
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import multiprocessing
 import os
 import shutil
@@ -44,6 +46,7 @@ if TYPE_CHECKING:  # publishing pulls in Great Expectations: imported when a run
     from policytrace.publish import PublishResult
 
 INGEST_VERSION = f"{__version__}/{CACHE_FORMAT}"
+log = logging.getLogger(__name__)
 
 
 # ---- planning -----------------------------------------------------------------------------------
@@ -649,43 +652,78 @@ class OutputBusyError(RuntimeError):
     """Another run is using the output folder."""
 
 
+# Output locks this process holds, by lock file and thread: (open file or None, holders). The
+# same thread may take its lock again (the flow for an fsspec output locks the local mirror around
+# pull, build and push, and the build inside locks it again); another thread may not.
+_HELD_LOCKS: dict[tuple[Path, int], list[Any]] = {}
+_HELD_LOCKS_GUARD = threading.Lock()
+
+
 class OutputLock:
     """One run at a time per output folder: an exclusive lock on `<output>/.run.lock` for the length
     of the run. A second run would delete the first one's work and staging folders as leftovers.
     The operating system lets go of the lock when the process ends, however it ends. (No lock where
-    `fcntl` is missing, i.e. on Windows.)"""
+    `fcntl` is missing, i.e. on Windows, or where the file system cannot lock, with a warning.)"""
 
     NAME = ".run.lock"
 
     def __init__(self, output: Path) -> None:
-        self.path = output / self.NAME
-        self._file: Any = None
+        self.output = output
+        self._key: tuple[Path, int] | None = None
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
 
     def acquire(self) -> OutputLock:
+        self.output.mkdir(parents=True, exist_ok=True)
+        key = ((self.output / self.NAME).resolve(), threading.get_ident())
+        with _HELD_LOCKS_GUARD:
+            if key in _HELD_LOCKS:
+                _HELD_LOCKS[key][1] += 1
+            else:
+                _HELD_LOCKS[key] = [self._lock(key[0]), 1]
+            self._key = key
+        return self
+
+    @staticmethod
+    def _lock(path: Path) -> Any:
         try:
             import fcntl
         except ImportError:
-            return self
-        handle = self.path.open("a+", encoding="utf-8")
+            return None
+        handle = path.open("a+", encoding="utf-8")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                handle.close()  # a file system that cannot lock (some network mounts): run unlocked
+                log.warning("cannot lock %s (%s): concurrent runs on this output are not prevented", path, exc)
+                return None
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise OutputBusyError(f"another policytrace run ({holder}) is using {self.path.parent}: "
+            raise OutputBusyError(f"another policytrace run ({holder}) is using {path.parent}: "
                                   "wait for it to finish, or give another --output") from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}, since {datetime.now(UTC).isoformat(timespec='seconds')}")
         handle.flush()
-        self._file = handle
-        return self
+        return handle
 
     def release(self) -> None:
-        if self._file is not None:
-            self._file.close()  # closing the file lets go of the lock
-            self._file = None
+        if self._key is None:
+            return
+        with _HELD_LOCKS_GUARD:
+            held = _HELD_LOCKS[self._key]
+            held[1] -= 1
+            if held[1] == 0:
+                if held[0] is not None:
+                    held[0].close()  # closing the file lets go of the lock
+                del _HELD_LOCKS[self._key]
+        self._key = None
 
 
 def plan_run(spec: str | Path, output: Path, topic_name: str = DEFAULT_TOPIC, batch_size: int = 200,
@@ -766,10 +804,11 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
 
     if is_remote(output):
         local = mirror_path(str(output))
-        pull_latest(str(output), local)
-        summary = run_in_process(spec, local, topic_name, version, baseline, batch_size, use_cache, workers)
-        if summary.published:
-            push_latest(local, str(output))
+        with OutputLock(local):  # pull, build and push as one run (the build locks it again)
+            pull_latest(str(output), local)
+            summary = run_in_process(spec, local, topic_name, version, baseline, batch_size, use_cache, workers)
+            if summary.published:
+                push_latest(local, str(output))
         return summary
     output = Path(output)
     plan = plan_run(spec, output, topic_name, batch_size, use_cache)

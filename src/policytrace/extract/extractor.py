@@ -1505,7 +1505,6 @@ class DocumentExtractor:
             remap[index] = target
             other = kept[target]
             other.supporting.append(event.evidence)
-            other.supporting.extend(event.supporting)
             if other.date is None and event.date is not None:
                 other.date = event.date
             if other.claimant_key is None and event.claimant_key is not None:

@@ -261,7 +261,7 @@ def measure_noop_rerun(corpus: Path, output: Path, batch_size: int) -> list[dict
     plan = pipeline.plan_run(corpus, output, batch_size=batch_size)
     try:
         planned = time.perf_counter()
-        done = pipeline.up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source)
+        done = plan.up_to_date()
     finally:
         plan.cleanup()
     check_seconds = time.perf_counter() - started

@@ -38,7 +38,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from policytrace import pipeline  # noqa: E402
 from policytrace.paths import DEFAULT_TOPIC  # noqa: E402
 from policytrace.progress import Progress  # noqa: E402
-from policytrace.remote_output import is_remote, mirror_path, pull_latest, push_latest  # noqa: E402
+from policytrace.remote_output import is_remote  # noqa: E402
 
 # Batches in flight at once, at least: enough to keep workers busy, few enough to bound memory.
 WINDOW = 4
@@ -142,23 +142,17 @@ def build_dataset(input_dir: str = "seeds", output_dir: str = "output", topic: s
     logger = get_run_logger()
     if is_remote(output_dir):
         # Object stores: build in a local mirror that starts from the remote's latest release.
-        local = mirror_path(output_dir)
-        with pipeline.OutputLock(local):  # pull, build and push as one run (the build locks it again)
-            pull_latest(output_dir, local)
-            summary = build_dataset.fn(input_dir, str(local), topic, batch_size, version, baseline,
-                                       use_cache, show_progress, processes)
-            if summary.published:
-                logger.info("uploaded release %s to %s", push_latest(local, output_dir), output_dir)
+        summary, uploaded = pipeline.build_into_remote(output_dir, lambda local: build_dataset.fn(
+            input_dir, str(local), topic, batch_size, version, baseline, use_cache, show_progress, processes))
+        if uploaded:
+            logger.info("uploaded release %s to %s", uploaded, output_dir)
         return summary
     output = Path(output_dir)
     plan = pipeline.plan_run(input_dir, output, topic, batch_size, use_cache)
     try:
         for failure in plan.fetch_failures:
             logger.warning("input %s: %s", failure.file_path, failure.reason)
-        # --no-cache means build everything again, so no shortcut either.
-        done = pipeline.up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source,
-                                           version=version, baseline=baseline) if use_cache else None
-        if done is not None:
+        if (done := plan.up_to_date(version, baseline)) is not None:
             logger.info(done.message)
             return _report(done)
         files = sum(len(batch) for batch in plan.batches)

@@ -55,12 +55,14 @@ def _topic_or_exit(name: str):
 
 def _release_or_exit(folder: Path) -> None:
     """Exit 2 with a one-line error unless folder holds at least one of the declared tables."""
+    from policytrace.gate_units import missing_tables
     from policytrace.schema import load_catalog
 
     if not folder.is_dir():
         console.print(f"[red]{folder} is not a folder: give a release folder, such as output/latest[/red]")
         raise typer.Exit(2)
-    if not any((folder / f"{spec.name}.parquet").exists() for spec in load_catalog()):
+    catalog = load_catalog()
+    if set(missing_tables(folder, catalog)) == {spec.name for spec in catalog}:
         console.print(f"[red]{folder} holds no release tables (<table>.parquet): give a release folder, "
                       "such as output/latest[/red]")
         raise typer.Exit(2)
@@ -132,7 +134,7 @@ def run(
         raise typer.Exit(2)
     _topic_or_exit(topic)
     configure_environment(log_level="INFO" if verbose else "WARNING")
-    from policytrace.pipeline import OutputBusyError, plan_run, up_to_date_summary
+    from policytrace.pipeline import OutputBusyError, plan_run
     from policytrace.remote_output import is_remote
 
     input_dir, output_dir = Path(input_spec), Path(output_spec)
@@ -147,9 +149,7 @@ def run(
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
         plan.cleanup()  # the flow plans again, and takes the output folder's lock itself
-        done = up_to_date_summary(plan.root, output_dir, plan.fingerprint, plan.remote_source,
-                                  version=version, baseline=minimums) if cache else None
-        if done is not None:
+        if (done := plan.up_to_date(version, minimums)) is not None:
             print_summary(done)
             raise typer.Exit(0)
     if task_runner == "processes" and dask_address is None and (plan is None or len(plan.batches) > 1):

@@ -640,6 +640,14 @@ class RunPlan:
     remote_source: str | None = None  # the input as named, when it was fetched or copied into root
     lock: OutputLock | None = None
 
+    def up_to_date(self, version: str | None = None, baseline: dict[str, int] | None = None) -> RunSummary | None:
+        """The latest release's summary if this run has nothing to do (`up_to_date_summary`); never
+        without the result store (--no-cache), which means build everything again."""
+        if self.cache_path is None:
+            return None
+        return up_to_date_summary(self.root, self.output, self.fingerprint, self.remote_source,
+                                  version=version, baseline=baseline)
+
     def cleanup(self) -> None:
         """Remove the folder that remote input was fetched into, if any, and let go of the output."""
         if self.fetched_dir is not None:
@@ -793,6 +801,20 @@ def in_order(plan: RunPlan, pool: BatchPool | None = None, window: int | None = 
                                                plan.work_dir), window or 2 * pool.workers)
 
 
+def build_into_remote(url: str, build: Callable[[Path], RunSummary]) -> tuple[RunSummary, str | None]:
+    """A run whose output is an fsspec URL: build in a local mirror that starts from the remote's
+    latest release, then upload a published release. The mirror's lock covers all three, so no
+    other run pulls or publishes in between (the build takes it again). Returns the summary and
+    the version uploaded, if any."""
+    from policytrace.remote_output import mirror_path, pull_latest, push_latest
+
+    local = mirror_path(url)
+    with OutputLock(local):
+        pull_latest(url, local)
+        summary = build(local)
+        return summary, push_latest(local, url) if summary.published else None
+
+
 def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAULT_TOPIC,
                    version: str | None = None, baseline: dict[str, int] | None = None,
                    batch_size: int = 200, use_cache: bool = True, workers: int = 0) -> RunSummary:
@@ -800,22 +822,15 @@ def run_in_process(spec: str | Path, output: str | Path, topic_name: str = DEFAU
 
     workers=0 builds the batches in this process; N > 0 in a pool of N worker processes.
     """
-    from policytrace.remote_output import is_remote, mirror_path, pull_latest, push_latest
+    from policytrace.remote_output import is_remote
 
     if is_remote(output):
-        local = mirror_path(str(output))
-        with OutputLock(local):  # pull, build and push as one run (the build locks it again)
-            pull_latest(str(output), local)
-            summary = run_in_process(spec, local, topic_name, version, baseline, batch_size, use_cache, workers)
-            if summary.published:
-                push_latest(local, str(output))
-        return summary
+        return build_into_remote(str(output), lambda local: run_in_process(
+            spec, local, topic_name, version, baseline, batch_size, use_cache, workers))[0]
     output = Path(output)
     plan = plan_run(spec, output, topic_name, batch_size, use_cache)
     try:
-        done = up_to_date_summary(plan.root, output, plan.fingerprint, plan.remote_source,
-                                  version=version, baseline=baseline) if use_cache else None
-        if done is not None:
+        if (done := plan.up_to_date(version, baseline)) is not None:
             return done
         if workers and len(plan.batches) > 1:
             # The same workers then run the validation gate.

@@ -369,7 +369,7 @@ class HttpCache:
             return None
         validators = {"etag": meta.get("etag"), "last_modified": meta.get("last_modified")}
         response = HttpResponse(meta["final_url"], meta.get("content_type", ""), body, from_cache=True,
-                                retrieved_at=meta.get("retrieved_at") or meta.get("stored_at"))
+                                retrieved_at=_first_retrieved(meta))
         return {k: v for k, v in validators.items() if v}, response
 
     def store(self, url: str, response: HttpResponse, etag: str | None,
@@ -379,8 +379,8 @@ class HttpCache:
         meta_path, body_path = self._paths(url)
         digest = hashlib.sha256(response.body).hexdigest()
         earlier = self._meta(url)
-        retrieved_at = (earlier.get("retrieved_at") or earlier.get("stored_at")
-                        if earlier and earlier.get("body_sha256") == digest else None) or utc_now()
+        retrieved_at = (_first_retrieved(earlier) if earlier and earlier.get("body_sha256") == digest
+                        else None) or utc_now()
         meta = {"url": url, "final_url": response.url, "content_type": response.content_type,
                 "etag": etag, "last_modified": last_modified, "body_sha256": digest,
                 "retrieved_at": retrieved_at}
@@ -390,6 +390,11 @@ class HttpCache:
             body_path.unlink(missing_ok=True)
         _write_atomically(meta_path, json.dumps(meta, indent=2).encode("utf-8"))
         return dataclasses.replace(response, retrieved_at=retrieved_at)
+
+
+def _first_retrieved(meta: dict[str, Any]) -> str | None:
+    """When a cache entry's body was first retrieved (`stored_at` in entries written before that was kept)."""
+    return meta.get("retrieved_at") or meta.get("stored_at")
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
